@@ -1,0 +1,5 @@
+"""`python -m attractor` runs the CLI."""
+
+from attractor.cli import main
+
+main()
