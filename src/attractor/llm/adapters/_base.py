@@ -1,0 +1,222 @@
+"""The provider adapter contract (spec §2.4, §7.1) and the shared async HTTP/SSE plumbing.
+
+Layer: llm (shell). Rule: an adapter is a stateless translator plus transport. Everything a
+call needs — credentials, base URL, headers, timeouts, the HTTP pool — arrives in the
+`CallContext`; adapters keep no per-call mutable state on `self` (Gemini's synthetic tool-call
+ids, for example, are resolved from the request's own messages, not from a map on the adapter).
+
+Adapters use `post_json` for one-shot calls and `stream_sse` for streams; both map transport
+failures and HTTP error statuses to the typed hierarchy of `attractor.llm.errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import httpx
+import msgspec
+
+from attractor.llm.errors import (
+    InvalidRequestError,
+    NetworkError,
+    RequestTimeoutError,
+    SDKError,
+    ServerError,
+    StreamError,
+    error_info,
+)
+from attractor.llm.runtime import AdapterTimeout, CallContext, ProviderConfig, Secret
+from attractor.llm.types import ImageData, RateLimitInfo, Request, Response, StreamEvent
+from attractor.llm.wire import (
+    SseDecoder,
+    SseMessage,
+    decode_json_object,
+    error_from_http,
+    guess_media_type,
+    rate_limit_from_headers,
+)
+
+__all__ = [
+    "AdapterTimeout",
+    "CallContext",
+    "ProviderAdapter",
+    "ProviderConfig",
+    "Secret",
+    "SseMessage",
+    "error_event",
+    "json_body",
+    "load_image_bytes",
+    "post_json",
+    "rate_limit_of",
+    "stream_sse",
+    "utc_now",
+]
+
+
+@runtime_checkable
+class ProviderAdapter(Protocol):
+    """What every provider adapter implements (spec §2.4 with an explicit call context).
+
+    Optional methods the Client uses when present: `async close()`, `async initialize()`,
+    `supports_tool_choice(mode: str) -> bool`.
+    """
+
+    @property
+    def name(self) -> str:
+        """Provider name, e.g. `openai`, `anthropic`, `gemini`."""
+        ...
+
+    async def complete(self, request: Request, ctx: CallContext) -> Response:
+        """Send `request` and return the full response (raises SDKError subclasses)."""
+        ...
+
+    def stream(self, request: Request, ctx: CallContext) -> AsyncIterator[StreamEvent]:
+        """Send `request` and yield normalised stream events ending with FINISH or ERROR."""
+        ...
+
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def utc_now() -> datetime:
+    """The current UTC time (shell only; pure helpers take it as an argument)."""
+    return datetime.now(UTC)
+
+
+def _timeout(config: AdapterTimeout, *, read: float) -> httpx.Timeout:
+    return httpx.Timeout(connect=config.connect, read=read, write=read, pool=config.connect)
+
+
+def _headers(ctx: CallContext, headers: Mapping[str, str]) -> dict[str, str]:
+    merged = {"content-type": "application/json", "accept": "application/json"}
+    merged.update(headers)
+    merged.update(dict(ctx.config.headers))
+    return merged
+
+
+def _transport_error(ctx: CallContext, exc: httpx.HTTPError, *, streaming: bool) -> SDKError:
+    where = f"{ctx.provider} (runtime {ctx.runtime_id!r})"
+    if isinstance(exc, httpx.TimeoutException):
+        scope = "stream read" if streaming else type(exc).__name__
+        return RequestTimeoutError(f"{where}: {scope} timed out", provider=ctx.provider, cause=exc)
+    if streaming and isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+        return StreamError(f"{where}: connection closed mid-stream ({exc})", cause=exc)
+    return NetworkError(f"{where}: {type(exc).__name__}: {exc}", cause=exc)
+
+
+async def post_json(
+    ctx: CallContext,
+    url: str,
+    body: Mapping[str, Any],
+    *,
+    headers: Mapping[str, str] | None = None,
+    params: Mapping[str, str] | None = None,
+) -> httpx.Response:
+    """POST `body` as JSON and return the 2xx response; raise typed errors otherwise."""
+    timeout = ctx.config.timeout
+    try:
+        response = await ctx.http.post(
+            url,
+            content=_ENCODER.encode(body),
+            headers=_headers(ctx, headers or {}),
+            params=dict(params or {}),
+            timeout=_timeout(timeout, read=timeout.request),
+        )
+    except httpx.HTTPError as exc:
+        raise _transport_error(ctx, exc, streaming=False) from exc
+    if response.status_code >= 400:
+        raise error_from_http(
+            ctx.provider, response.status_code, response.headers, response.content, utc_now()
+        )
+    return response
+
+
+def json_body(ctx: CallContext, response: httpx.Response) -> dict[str, Any]:
+    """The response body as a JSON object, or a typed ServerError naming what came instead."""
+    body = decode_json_object(response.content)
+    if body is None:
+        content_type = response.headers.get("content-type", "unknown")
+        preview = response.content[:120].decode("utf-8", "replace")
+        raise ServerError(
+            f"expected a JSON object but got {content_type} ({len(response.content)} bytes): "
+            f"{preview!r}",
+            provider=ctx.provider,
+            status_code=response.status_code,
+        )
+    return body
+
+
+def rate_limit_of(response: httpx.Response) -> RateLimitInfo | None:
+    """Rate-limit information from the response headers, if present."""
+    return rate_limit_from_headers(response.headers, utc_now())
+
+
+async def stream_sse(
+    ctx: CallContext,
+    url: str,
+    body: Mapping[str, Any],
+    *,
+    headers: Mapping[str, str] | None = None,
+    params: Mapping[str, str] | None = None,
+) -> AsyncIterator[SseMessage]:
+    """POST `body` and yield the SSE messages of the response.
+
+    Raises typed errors for HTTP error statuses (before any message), RequestTimeoutError when
+    no data arrives within `stream_read` seconds, StreamError when the connection drops.
+    """
+    timeout = ctx.config.timeout
+    request_headers = _headers(ctx, headers or {})
+    request_headers["accept"] = "text/event-stream"
+    try:
+        async with ctx.http.stream(
+            "POST",
+            url,
+            content=_ENCODER.encode(body),
+            headers=request_headers,
+            params=dict(params or {}),
+            timeout=_timeout(timeout, read=timeout.stream_read),
+        ) as response:
+            if response.status_code >= 400:
+                content = await response.aread()
+                raise error_from_http(
+                    ctx.provider, response.status_code, response.headers, content, utc_now()
+                )
+            decoder = SseDecoder()
+            async for line in response.aiter_lines():
+                message = decoder.feed(line)
+                if message is not None:
+                    yield message
+            last = decoder.flush()
+            if last is not None:
+                yield last
+    except httpx.HTTPError as exc:
+        raise _transport_error(ctx, exc, streaming=True) from exc
+
+
+def error_event(exc: SDKError, raw: dict[str, Any] | None = None) -> StreamEvent:
+    """An ERROR stream event describing `exc`."""
+    return StreamEvent(type="error", error=error_info(exc), raw=raw)
+
+
+def load_image_bytes(image: ImageData, provider: str) -> tuple[str, bytes] | None:
+    """(media_type, bytes) for inline or local-path images; None for remote URLs.
+
+    Raises InvalidRequestError naming the path when a local file cannot be read.
+    """
+    if image.data is not None:
+        return image.effective_media_type, image.data
+    if image.url is None or not image.is_local_path:
+        return None
+    path = Path(image.url).expanduser()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidRequestError(
+            f"cannot read local image {image.url!r}: {exc.strerror or exc}",
+            provider=provider,
+            cause=exc,
+        ) from exc
+    return image.media_type or guess_media_type(str(path), "image/png"), data
