@@ -1,0 +1,195 @@
+"""Effects layer (async shell): the live interpreter — effects carried out in the world.
+
+Rule: this is where the clock, randomness, ids, the shell and the filesystem are touched, and
+nowhere in the core. Human questions, LLM calls and user functions are delegated to performers
+that their layers register (`performers={AskHuman: ..., CallLlm: ...}`, `calls={"name": fn}`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from attractor.effects._types import (
+    Call,
+    Called,
+    ClockRead,
+    DrawRandom,
+    Effect,
+    EffectError,
+    EffectOutcome,
+    FileRead,
+    FileWritten,
+    IdMade,
+    NewId,
+    RandomDrawn,
+    ReadClock,
+    ReadFile,
+    RunShell,
+    ShellRan,
+    Sleep,
+    Slept,
+    WriteFile,
+)
+from attractor.effects.interpreter import TaskInterpreter
+from attractor.events import BlobStore
+
+Performer = Callable[[Any], Awaitable[EffectOutcome]]
+UserFunction = Callable[[Any], Any]
+
+_KILL_GRACE_S = 2.0
+
+
+class LiveInterpreter(TaskInterpreter):
+    """Carries effects out for real.
+
+    Args:
+        blobs: where large outputs (shell stdout, file contents) are stored.
+        performers: extra performers by request type (e.g. `AskHuman`, `CallLlm`).
+        calls: user functions for `Call` effects, by name (sync or async).
+    """
+
+    def __init__(
+        self,
+        blobs: BlobStore,
+        *,
+        performers: Mapping[type[Any], Performer] | None = None,
+        calls: Mapping[str, UserFunction] | None = None,
+    ) -> None:
+        super().__init__()
+        self.blobs = blobs
+        self.performers = dict(performers or {})
+        self.calls = dict(calls or {})
+
+    async def perform(self, request: Effect) -> EffectOutcome:
+        """Dispatch `request` to its performer."""
+        custom = self.performers.get(type(request))
+        if custom is not None:
+            return await custom(request)
+        match request:
+            case ReadClock():
+                now = time.time()
+                iso = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                return ClockRead(unix_ms=int(now * 1000), iso=iso)
+            case NewId(prefix=prefix):
+                return IdMade(id=prefix + uuid.uuid4().hex)
+            case DrawRandom(low=low, high=high):
+                return RandomDrawn(value=random.uniform(low, high))
+            case Sleep(ms=ms):
+                await asyncio.sleep(ms / 1000)
+                return Slept(ms=ms)
+            case RunShell():
+                return await self._shell(request)
+            case ReadFile(path=path):
+                return self._read(path)
+            case WriteFile():
+                return self._write(request)
+            case Call(name=name, args=args):
+                return await self._call(name, args)
+            case _:
+                return EffectError(
+                    kind="unsupported",
+                    message=f"no performer is registered for {type(request).__name__} effects",
+                )
+
+    async def _shell(self, req: RunShell) -> EffectOutcome:
+        env = {**os.environ, **req.env}
+        started = time.monotonic()
+        try:
+            proc = await asyncio.create_subprocess_shell(
+                req.command,
+                cwd=req.cwd or None,
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            return EffectError(kind="not_found", message=f"cannot start command: {exc}")
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        reads = asyncio.gather(proc.stdout.read(), proc.stderr.read())
+        timed_out = False
+        try:
+            await asyncio.wait_for(proc.wait(), req.timeout_ms / 1000)
+        except TimeoutError:
+            timed_out = True
+            await _kill_group(proc)
+        except asyncio.CancelledError:
+            await _kill_group(proc)
+            reads.cancel()
+            raise
+        try:  # a grandchild that left the process group may hold the pipes open: bound the wait
+            out, err = await asyncio.wait_for(reads, None if not timed_out else _KILL_GRACE_S)
+        except TimeoutError:
+            out, err = b"", b"(output lost: a process outside the group kept the pipes open)"
+        return ShellRan(
+            exit_code=proc.returncode if proc.returncode is not None else -1,
+            stdout=self.blobs.pack(out.decode("utf-8", "replace")),
+            stderr=self.blobs.pack(err.decode("utf-8", "replace")),
+            duration_ms=int((time.monotonic() - started) * 1000),
+            timed_out=timed_out,
+        )
+
+    def _read(self, path: str) -> EffectOutcome:
+        try:
+            data = Path(path).read_bytes()
+        except FileNotFoundError:
+            return EffectError(kind="not_found", message=f"{path}: no such file")
+        except PermissionError:
+            return EffectError(kind="permission", message=f"{path}: permission denied")
+        except IsADirectoryError:
+            return EffectError(kind="invalid", message=f"{path}: is a directory")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return EffectError(kind="invalid", message=f"{path}: not UTF-8 text ({exc.reason})")
+        return FileRead(content=self.blobs.pack(text), size=len(data))
+
+    def _write(self, req: WriteFile) -> EffectOutcome:
+        data = self.blobs.unpack(req.content).encode("utf-8")
+        target = Path(req.path)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "ab" if req.append else "wb") as f:
+                f.write(data)
+        except PermissionError:
+            return EffectError(kind="permission", message=f"{req.path}: permission denied")
+        except OSError as exc:
+            return EffectError(kind="error", message=f"{req.path}: {exc.strerror}")
+        return FileWritten(path=req.path, size=len(data))
+
+    async def _call(self, name: str, args: Any) -> EffectOutcome:
+        fn = self.calls.get(name)
+        if fn is None:
+            known = ", ".join(sorted(self.calls)) or "none"
+            return EffectError(
+                kind="not_found", message=f"no function {name!r} is registered (known: {known})"
+            )
+        value = fn(args)
+        if asyncio.iscoroutine(value):
+            value = await value
+        return Called(value=value)
+
+
+async def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    """Stop a command and everything it started: SIGTERM, then SIGKILL after a grace period."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            await asyncio.wait_for(proc.wait(), _KILL_GRACE_S)
+            return
+        except TimeoutError:
+            continue

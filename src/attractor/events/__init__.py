@@ -1,0 +1,65 @@
+"""Events layer: the event envelope, codec, log, blob store and fold.
+
+Everything in Attractor is derived by folding an append-only log of these events.
+"""
+
+from attractor.events._codec import GENESIS, Entry, LineCodec, chain_hash, check_stream
+from attractor.events._errors import (
+    EmptyLogError,
+    EventTypeError,
+    LogCorruptError,
+    LogError,
+    LogLockedError,
+    NewerSchemaError,
+    NotALogError,
+    UnknownEventTypeError,
+)
+from attractor.events._event import (
+    BlobRef,
+    Event,
+    Text,
+    Upcaster,
+    event_classes,
+    event_tag,
+    register_upcaster,
+)
+from attractor.events._fold import fold, fold_from, state_hash
+from attractor.events.blobs import BlobStore
+from attractor.events.log import EventLog, LogReader, TornTail, Verification, read_log, verify_log
+from attractor.events.store import Emit, MemoryStore, Store
+
+__all__ = [
+    "GENESIS",
+    "BlobRef",
+    "BlobStore",
+    "Emit",
+    "EmptyLogError",
+    "Entry",
+    "Event",
+    "EventLog",
+    "EventTypeError",
+    "LineCodec",
+    "LogCorruptError",
+    "LogError",
+    "LogLockedError",
+    "LogReader",
+    "MemoryStore",
+    "NewerSchemaError",
+    "NotALogError",
+    "Store",
+    "Text",
+    "TornTail",
+    "UnknownEventTypeError",
+    "Upcaster",
+    "Verification",
+    "chain_hash",
+    "check_stream",
+    "event_classes",
+    "event_tag",
+    "fold",
+    "fold_from",
+    "read_log",
+    "register_upcaster",
+    "state_hash",
+    "verify_log",
+]

@@ -1,0 +1,305 @@
+"""Events layer (I/O): the event log as a JSONL file — durable append, streaming read, verify.
+
+Rules:
+- One writer at a time: `EventLog.open` takes an exclusive `flock` on `<log>.lock`; a second
+  writer gets `LogLockedError` naming the holder's pid. The kernel drops the lock when a process
+  dies, so a crashed run can always be resumed.
+- An append is durable when it returns: one write, flush, and fsync per call (a batch of events
+  is one call and one fsync — callers choose the batch).
+- Reading never changes the file. A last line without its newline is a *torn tail* (a crash
+  mid-write): readers skip it and report it; only `EventLog.open` (a writer) cuts it off, after
+  saving its bytes to `<log>.torn-<offset>` so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import msgspec
+
+from attractor.events._codec import GENESIS, Entry, LineCodec, check_stream
+from attractor.events._errors import (
+    EmptyLogError,
+    LogCorruptError,
+    LogLockedError,
+    NotALogError,
+)
+from attractor.events.blobs import BlobStore
+from attractor.events.store import Emit
+
+
+class TornTail(msgspec.Struct, frozen=True):
+    """A partial last line left by a crash: where it starts and how many bytes it has."""
+
+    line: int
+    offset: int
+    size: int
+
+
+class Verification(msgspec.Struct, frozen=True):
+    """What `verify_log` found: how many events, the last seq and hash, and any torn tail."""
+
+    count: int
+    last_seq: int
+    last_hash: str
+    torn_tail: TornTail | None = None
+
+
+def utc_now() -> str:
+    """The store's clock: UTC, microseconds, ISO 8601 with `Z`."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class LogReader:
+    """Iterates a log's entries in constant memory, checking every line as it goes.
+
+    After iteration, `torn_tail` says whether a partial last line was skipped.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.torn_tail: TornTail | None = None
+        _check_readable(self.path)
+
+    def __iter__(self) -> Iterator[Entry]:
+        codec = LineCodec(str(self.path))
+        prev, expected, offset = GENESIS, 1, 0
+        with open(self.path, "rb") as f:
+            for lineno, raw in enumerate(f, start=1):
+                if not raw.endswith(b"\n"):
+                    self.torn_tail = TornTail(line=lineno, offset=offset, size=len(raw))
+                    return
+                offset += len(raw)
+                entry = codec.decode(raw[:-1], lineno, prev)
+                if entry.seq != expected:
+                    raise LogCorruptError(
+                        str(self.path),
+                        f"seq {entry.seq} where {expected} was expected",
+                        line=lineno,
+                        hint="lines were removed, duplicated or reordered",
+                    )
+                prev, expected = entry.hash, expected + 1
+                yield entry
+
+    def raw_lines(self) -> Iterator[bytes]:
+        """The complete lines as bytes (without newlines), unchecked; the torn tail excluded."""
+        with open(self.path, "rb") as f:
+            for raw in f:
+                if raw.endswith(b"\n"):
+                    yield raw[:-1]
+
+
+def read_log(path: str | Path) -> LogReader:
+    """Open a log for reading; iterate the result for `Entry` values."""
+    return LogReader(path)
+
+
+def verify_log(path: str | Path) -> Verification:
+    """Check every line (decodes, seq gap-free, hash chain intact); raise on the first problem."""
+    reader = LogReader(path)
+    count, last_seq, last_hash = 0, 0, GENESIS
+    for entry in reader:
+        count, last_seq, last_hash = count + 1, entry.seq, entry.hash
+    if count == 0 and reader.torn_tail is None:
+        raise EmptyLogError(str(path), "the log holds no event", hint="is this the right file?")
+    return Verification(
+        count=count, last_seq=last_seq, last_hash=last_hash, torn_tail=reader.torn_tail
+    )
+
+
+def _check_readable(path: Path) -> None:
+    if path.is_dir():
+        raise NotALogError(
+            str(path), "is a directory, not a log file", hint=f"try {path / 'events.jsonl'}"
+        )
+    if not path.exists():
+        raise NotALogError(str(path), "no such file")
+    if not os.access(path, os.R_OK):
+        raise NotALogError(str(path), "permission denied")
+
+
+class EventLog:
+    """The JSONL event log, opened for appending. Implements `Store`.
+
+    Use `EventLog.open(path)`; close it (or use `with`) to release the writer lock.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        fh: BinaryIO,
+        lock_fd: int,
+        *,
+        last_seq: int,
+        last_hash: str,
+        fsync: bool,
+        clock: Callable[[], str],
+    ) -> None:
+        self.path = path
+        self.name = str(path)
+        self._fh = fh
+        self._lock_fd = lock_fd
+        self._seq = last_seq
+        self._hash = last_hash
+        self._fsync = fsync
+        self._clock = clock
+        self._codec = LineCodec(str(path))
+        self.blobs = BlobStore(path.parent / "blobs")
+        self.torn_tail: TornTail | None = None
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        fsync: bool = True,
+        clock: Callable[[], str] = utc_now,
+    ) -> EventLog:
+        """Open (creating if needed) a log for appending; take the writer lock; cut a torn tail."""
+        path = Path(path)
+        if path.is_dir():
+            raise NotALogError(str(path), "is a directory, not a log file")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock_fd = _take_lock(path)
+        try:
+            torn = _cut_torn_tail(path)
+            last_seq, last_hash = _tail_envelope(path)
+            fh = open(path, "ab")  # noqa: SIM115 — owned by the EventLog until close()
+        except BaseException:
+            os.close(lock_fd)
+            raise
+        log = cls(
+            path, fh, lock_fd, last_seq=last_seq, last_hash=last_hash, fsync=fsync, clock=clock
+        )
+        log.torn_tail = torn
+        return log
+
+    @property
+    def last_seq(self) -> int:
+        """The seq of the last entry appended (0 for an empty log)."""
+        return self._seq
+
+    def entries(self) -> Iterator[Entry]:
+        """Read every entry back from the file (checked, in constant memory)."""
+        self._fh.flush()
+        return iter(LogReader(self.path))
+
+    def append(self, items: Sequence[Emit]) -> list[Entry]:
+        """Append `items` as one write and (if enabled) one fsync; return their entries."""
+        lines: list[bytes] = []
+        out: list[Entry] = []
+        seq, prev = self._seq, self._hash
+        for stream, event in items:
+            seq += 1
+            at = self._clock()
+            line, prev = self._codec.encode(seq, at, check_stream(stream), event, prev)
+            lines.append(line)
+            out.append(Entry(seq=seq, at=at, stream=stream, event=event, hash=prev))
+        if not lines:
+            return out
+        self._fh.write(b"\n".join(lines) + b"\n")
+        self._fh.flush()
+        if self._fsync:
+            os.fsync(self._fh.fileno())
+        self._seq, self._hash = seq, prev
+        return out
+
+    def close(self) -> None:
+        """Flush, close and release the writer lock."""
+        if not self._fh.closed:
+            self._fh.flush()
+            if self._fsync:
+                os.fsync(self._fh.fileno())
+            self._fh.close()
+            os.close(self._lock_fd)
+
+    def __enter__(self) -> EventLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _take_lock(path: Path) -> int:
+    lock_path = path.with_name(path.name + ".lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise LogLockedError(
+            str(path),
+            f"another process (pid {holder}) is appending to this log",
+            hint="wait for it to finish, or stop it; two writers would corrupt the log",
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    return fd
+
+
+def _cut_torn_tail(path: Path) -> TornTail | None:
+    """Save and cut a partial last line. Only a writer (holding the lock) calls this."""
+    if not path.exists():
+        return None
+    with open(path, "r+b") as f:
+        size = f.seek(0, os.SEEK_END)
+        if size == 0:
+            return None
+        f.seek(size - 1)
+        if f.read(1) == b"\n":
+            return None
+        start = _last_newline_before(f, size) + 1
+        f.seek(start)
+        partial = f.read()
+        saved = path.with_name(f"{path.name}.torn-{start}")
+        saved.write_bytes(partial)
+        f.truncate(start)
+        f.flush()
+        os.fsync(f.fileno())
+    return TornTail(line=-1, offset=start, size=len(partial))
+
+
+def _last_newline_before(f: BinaryIO, end: int) -> int:
+    """Offset of the last b'\\n' before `end`, or -1; reads backwards in blocks."""
+    pos = end
+    while pos > 0:
+        step = min(65536, pos)
+        pos -= step
+        f.seek(pos)
+        block = f.read(step)
+        idx = block.rfind(b"\n", 0, end - pos)
+        if idx >= 0:
+            return pos + idx
+    return -1
+
+
+def _tail_envelope(path: Path) -> tuple[int, str]:
+    """Seq and hash of the last complete line, checked by decoding it (no full scan)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return 0, GENESIS
+    with open(path, "rb") as f:
+        end = f.seek(0, os.SEEK_END)
+        start = _last_newline_before(f, end - 1) + 1
+        f.seek(start)
+        last = f.read().rstrip(b"\n")
+    try:
+        head = _tail_fields.decode(last)
+    except msgspec.DecodeError:
+        raise LogCorruptError(
+            str(path), "the last line is not an event line", hint="run `attractor log verify`"
+        ) from None
+    return head.seq, head.hash
+
+
+class _Tail(msgspec.Struct):
+    seq: int
+    hash: str
+
+
+_tail_fields = msgspec.json.Decoder(_Tail)
