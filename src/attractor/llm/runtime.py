@@ -105,6 +105,12 @@ class ProviderConfig:
         return dict(self.options).get(key, default)
 
 
+CredentialLoader = Callable[[str, str, str | None], Awaitable["ProviderConfig"]]
+"""Async loader `(runtime_id, provider, profile) -> ProviderConfig` (token exchange, vault...)."""
+
+CacheKey = tuple[str, str, str | None]
+
+
 @dataclass(frozen=True, slots=True)
 class Runtime:
     """An isolated caller identity with its own provider settings.
@@ -113,11 +119,14 @@ class Runtime:
         id: Stable identity; part of every credential-cache key.
         providers: Default-profile config per provider name.
         profiles: Named profiles: profile -> provider -> config.
+        loader: Resolves configs not given statically; results are cached per
+            (runtime id, provider, profile) by the Client's CredentialCache.
     """
 
     id: str
     providers: tuple[tuple[str, ProviderConfig], ...] = ()
     profiles: tuple[tuple[str, tuple[tuple[str, ProviderConfig], ...]], ...] = ()
+    loader: CredentialLoader | None = None
 
     @classmethod
     def of(
@@ -125,12 +134,13 @@ class Runtime:
         runtime_id: str,
         providers: dict[str, ProviderConfig],
         profiles: dict[str, dict[str, ProviderConfig]] | None = None,
+        loader: CredentialLoader | None = None,
     ) -> Runtime:
         """Build a runtime from plain dicts."""
         frozen_profiles = tuple(
             (name, tuple(configs.items())) for name, configs in (profiles or {}).items()
         )
-        return cls(runtime_id, tuple(providers.items()), frozen_profiles)
+        return cls(runtime_id, tuple(providers.items()), frozen_profiles, loader)
 
     def config_for(self, provider: str, profile: str | None = None) -> ProviderConfig | None:
         """The config for `provider` under `profile` (None: the default profile)."""
@@ -194,12 +204,6 @@ def use_runtime(runtime: Runtime) -> Iterator[Runtime]:
         yield runtime
     finally:
         _CURRENT_RUNTIME.reset(token)
-
-
-CredentialLoader = Callable[[str, str, str | None], Awaitable[ProviderConfig]]
-"""Async loader `(runtime_id, provider, profile) -> ProviderConfig` (token exchange, vault...)."""
-
-CacheKey = tuple[str, str, str | None]
 
 
 class CredentialCache:
