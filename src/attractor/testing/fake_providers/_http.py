@@ -69,6 +69,7 @@ class FakeHTTPServer(ThreadingMixIn, HTTPServer):
     daemon_threads = False
     block_on_close = True
     allow_reuse_address = True
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], state: ServerState) -> None:
         self.state = state
