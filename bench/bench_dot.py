@@ -27,9 +27,9 @@ PROMPT = "Do step {i} of part {s}: $goal"
 def _node(section: int, i: int) -> str:
     return (
         f"    n{section}_{i} [\n"
-        f'        label="Step {i}"\n'
-        f'        prompt="{PROMPT.format(i=i, s=section)}",\n'
-        f"        max_retries=2\n"
+        f'      label="Step {i}"\n'
+        f'      prompt="{PROMPT.format(i=i, s=section)}",\n'
+        f"      max_retries=2\n"
         f"    ]\n"
     )
 

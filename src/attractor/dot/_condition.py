@@ -16,7 +16,7 @@ import msgspec
 from lark import Token, Transformer
 from lark.exceptions import LarkError
 
-from attractor.dot._errors import ConditionSyntaxError
+from attractor.dot._errors import ConditionSyntaxError, describe_terminals
 from attractor.dot._grammar import load_grammar, translate
 from attractor.dot._values import escape, unescape
 
@@ -131,15 +131,26 @@ def compile_condition(text: str) -> Condition:
         condition = cast(Condition, load_grammar("condition.lark", _TRANSFORMER).parse(text))
     except LarkError as error:
         raise translate(
-            error, text, filename="<condition>", error_type=ConditionSyntaxError, hinter=_hint
+            error,
+            text,
+            filename="<condition>",
+            error_type=ConditionSyntaxError,
+            words=_words,
+            hinter=_hint,
         ) from None
     return condition
+
+
+def _words(expected: frozenset[str]) -> tuple[str, ...]:
+    names = set(expected)
+    key = ("a key (outcome, preferred_label or context.<name>)",) if "KEY" in names else ()
+    return key + describe_terminals(names - {"KEY"})
 
 
 def _hint(
     found: str, token_type: str | None, expected: frozenset[str], rest: str, text: str
 ) -> str | None:
-    if found in {"==", "="} and token_type is None:
+    if found == "=" or (found == "==" and token_type is None):
         return "compare with a single '=' (or '!=')"
     if found in {"|", "||"} or rest.startswith("||"):
         return "only '&&' is supported; write alternatives as separate edges"

@@ -17,6 +17,7 @@ _TERMINAL_WORDS: dict[str, str] = {
     "KEY": "an attribute name",
     "STRING": "a quoted string",
     "VALUE": "a value",
+    "BARE": "a bare value",
     "NUMBER": "a number",
     "LSQB": "'['",
     "RSQB": "']'",

@@ -21,13 +21,13 @@ Hinter = Callable[[str, str | None, frozenset[str], str, str], str | None]
 
 
 @cache
-def load_grammar(filename: str, transformer: Any = None) -> Lark:
+def load_grammar(filename: str, transformer: Any = None, lexer: Any = "contextual") -> Lark:
     """The LALR parser for `filename` (a `.lark` file in this package), built once."""
     return Lark.open_from_package(
         "attractor.dot",
         filename,
         parser="lalr",
-        lexer="contextual",
+        lexer=lexer,
         transformer=transformer,
         maybe_placeholders=False,
         propagate_positions=False,

@@ -19,6 +19,7 @@ from lark.exceptions import LarkError
 
 from attractor.dot._errors import DotSyntaxError, describe_terminals
 from attractor.dot._grammar import load_grammar, translate
+from attractor.dot._lexer import DotLexer
 from attractor.dot._model import AttrPosition, Edge, Graph, GraphOrigin, Node, Origin, freeze
 from attractor.dot._values import derive_class, unescape
 
@@ -332,7 +333,7 @@ def parse_dot(text: str, *, filename: str = "<string>") -> Graph:
     """
     text = text.removeprefix("\ufeff")
     try:
-        parsed: Any = load_grammar("dot.lark", _TRANSFORMER).parse(text)
+        parsed: Any = load_grammar("dot.lark", _TRANSFORMER, DotLexer).parse(text)
         kind, name, body = parsed
         builder = _Builder()
         builder.walk(body, _Scope({}, {}, ()), 0, top=True)
@@ -381,6 +382,8 @@ def _hint(
     """A suggestion for the usual cause of an error, or None."""
     if found == '"' and token_type is None:
         return "this string is never closed: add the missing '\"'"
+    if token_type is None and len(found) == 1 and ord(found) < 32:
+        return "a control character: is this a text file?"
     if found == "/" and rest.startswith("/*"):
         return "this comment is never closed: add '*/'"
     if token_type == "$END" and "RSQB" in expected and rest == "" and _unclosed(text, "[", "]"):
