@@ -1,9 +1,9 @@
 """Events layer (I/O): the event log as a JSONL file — durable append, streaming read, verify.
 
 Rules:
-- One writer at a time: `EventLog.open` takes an exclusive `flock` on `<log>.lock`; a second
-  writer gets `LogLockedError` naming the holder's pid. The kernel drops the lock when a process
-  dies, so a crashed run can always be resumed.
+- One writer at a time: `EventLog.open` takes an exclusive POSIX lock on `<log>.lock`; a second
+  writer gets `LogLockedError` naming the holder's pid. The kernel drops the lock when the
+  process dies (children never inherit it), so a crashed run can always be resumed.
 - An append is durable when it returns: one write, flush, and fsync per call (a batch of events
   is one call and one fsync — callers choose the batch).
 - Reading never changes the file. A last line without its newline is a *torn tail* (a crash
@@ -171,7 +171,7 @@ class EventLog:
             last_seq, last_hash = _tail_envelope(path)
             fh = open(path, "ab")  # noqa: SIM115 — owned by the EventLog until close()
         except BaseException:
-            os.close(lock_fd)
+            _release_lock(path, lock_fd)
             raise
         log = cls(
             path, fh, lock_fd, last_seq=last_seq, last_hash=last_hash, fsync=fsync, clock=clock
@@ -216,7 +216,7 @@ class EventLog:
             if self._fsync:
                 os.fsync(self._fh.fileno())
             self._fh.close()
-            os.close(self._lock_fd)
+            _release_lock(self.path, self._lock_fd)
 
     def __enter__(self) -> EventLog:
         return self
@@ -225,22 +225,41 @@ class EventLog:
         self.close()
 
 
+_held: set[str] = set()
+"""Logs this process holds the writer lock of (POSIX locks do not conflict within a process)."""
+
+
 def _take_lock(path: Path) -> int:
+    """Take the writer lock: a POSIX record lock (held by this process only — unlike `flock`,
+    not inherited by the shell commands a run starts), plus an in-process guard."""
     lock_path = path.with_name(path.name + ".lock")
+    key = str(lock_path.resolve())
+    if key in _held:  # never open a second fd here: closing it would drop this process's lock
+        raise LogLockedError(
+            str(path),
+            f"this process (pid {os.getpid()}) is already appending to this log",
+            hint="close the other EventLog first; two writers would corrupt the log",
+        )
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
         holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
         os.close(fd)
         raise LogLockedError(
             str(path),
-            f"another process (pid {holder}) is appending to this log",
+            f"another writer (pid {holder}) is appending to this log",
             hint="wait for it to finish, or stop it; two writers would corrupt the log",
         ) from None
+    _held.add(key)
     os.ftruncate(fd, 0)
     os.pwrite(fd, str(os.getpid()).encode(), 0)
     return fd
+
+
+def _release_lock(path: Path, fd: int) -> None:
+    _held.discard(str(path.with_name(path.name + ".lock").resolve()))
+    os.close(fd)
 
 
 def _cut_torn_tail(path: Path) -> TornTail | None:
