@@ -43,9 +43,7 @@ class Entry(msgspec.Struct, frozen=True, gc=False):
 
 def chain_hash(prev: str, body: bytes) -> str:
     """The hash of a line: BLAKE2b-64 of the previous hash and the line's bytes before `hash`."""
-    h = hashlib.blake2b(prev.encode("ascii"), digest_size=_HASH_LEN // 2)
-    h.update(body)
-    return h.hexdigest()
+    return hashlib.blake2b(prev.encode() + body, digest_size=_HASH_LEN // 2).hexdigest()
 
 
 def check_stream(stream: str) -> str:
@@ -93,19 +91,15 @@ class LineCodec:
 
     def decode(self, line: bytes, lineno: int, prev: str) -> Entry:
         """Decode and check one line (without the newline) against the previous line's hash."""
-        if len(line) < _SUFFIX_LEN or line[-_SUFFIX_LEN : -_HASH_LEN - 2] != b',"hash":"':
-            raise self._corrupt(
-                lineno, "not an event line: the closing `hash` field is missing", line
-            )
-        unhashed = line[:-_SUFFIX_LEN]
-        stored = line[-_HASH_LEN - 2 : -2].decode("ascii", "replace")
+        cut = len(line) - _SUFFIX_LEN
+        if cut < 0 or line[cut : cut + 9] != b',"hash":"':
+            raise self._corrupt(lineno, "not an event line: the closing `hash` field is missing", line)
+        unhashed = line[:cut]
         head = _PREFIX_RE.match(unhashed)
         if head is None:
-            raise self._corrupt(
-                lineno, "not an event line: envelope seq/at/stream is malformed", line
-            )
-        digest = chain_hash(prev, unhashed)
-        if digest != stored:
+            raise self._corrupt(lineno, "not an event line: envelope seq/at/stream is malformed", line)
+        digest = hashlib.blake2b(prev.encode() + unhashed, digest_size=_HASH_LEN // 2).hexdigest()
+        if digest.encode() != line[cut + 9 : -2]:
             raise LogCorruptError(
                 self.path,
                 "hash chain broken: this line, or the one before it, was changed, removed or "
@@ -113,16 +107,10 @@ class LineCodec:
                 line=lineno,
                 hint="`attractor log verify` names the first bad line; restore it from a copy",
             )
+        seq, at, stream, version = head.groups()
         body = b"{" + unhashed[head.end() :] + b"}"
-        version = int(head.group(4)) if head.group(4) else 1
-        event = self._decode_body(body, version, lineno)
-        return Entry(
-            seq=int(head.group(1)),
-            at=head.group(2).decode(),
-            stream=head.group(3).decode(),
-            event=event,
-            hash=digest,
-        )
+        event = self._decode_body(body, int(version) if version else 1, lineno)
+        return Entry(seq=int(seq), at=at.decode(), stream=stream.decode(), event=event, hash=digest)
 
     def _decode_body(self, body: bytes, version: int, lineno: int) -> Event:
         if self._decoder is None:
