@@ -19,8 +19,12 @@ GEMINI_KEY = "gemini-test-key"
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[FakeProviderServer]:
-    """A fake provider server shared by the tests of one module."""
-    with FakeProviderServer() as fake:
+    """A fake provider server shared by the tests of one module, checking request bodies.
+
+    Request validation is on, so every body the official SDKs send in these tests is also
+    checked against their own request types (a false positive there fails the test).
+    """
+    with FakeProviderServer(validate_requests=True) as fake:
         yield fake
 
 

@@ -29,6 +29,7 @@ from attractor.testing.fake_providers._server import (
     NotLoopbackError,
     serve,
 )
+from attractor.testing.fake_providers._validate import ValidationUnavailableError
 
 __all__ = [
     "ECHO",
@@ -44,6 +45,7 @@ __all__ = [
     "Thinking",
     "ToolCall",
     "Usage",
+    "ValidationUnavailableError",
     "key_digest",
     "load_scenario",
     "parse_scenario",

@@ -25,9 +25,10 @@ from attractor.testing.fake_providers._recording import (
     redact_headers,
     redact_query,
 )
-from attractor.testing.fake_providers._scenario import Fault, RequestView, Step
+from attractor.testing.fake_providers._scenario import Api, Fault, RequestView, Step
 from attractor.testing.fake_providers._state import ServerState
 from attractor.testing.fake_providers._stream import StreamWriter, default_message, html_page
+from attractor.testing.fake_providers._validate import Validator
 from attractor.testing.fake_providers._wire import Answer, Wire, WireError, resolve
 from attractor.testing.fake_providers.anthropic_messages import AnthropicMessages
 from attractor.testing.fake_providers.gemini_generate import ALT_SSE, GeminiGenerate
@@ -71,8 +72,14 @@ class FakeHTTPServer(ThreadingMixIn, HTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], state: ServerState) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        state: ServerState,
+        validators: Mapping[Api, Validator] | None = None,
+    ) -> None:
         self.state = state
+        self.validators = validators
         self.stopping = threading.Event()
         self._live: set[socket.socket] = set()
         self._live_lock = threading.Lock()
@@ -150,11 +157,22 @@ class FakeHandler(BaseHTTPRequestHandler):
             status, message, code = wire.key_error(key)
             self._send_error(wire, status, message, code, {})
             return
-        view = wire.view(_decode(incoming.body), incoming.path_model, incoming.query)
+        body = _decode(incoming.body)
+        self._check_body(wire, body)
+        view = wire.view(body, incoming.path_model, incoming.query)
         step = self.server.state.take_step(view)
         prefix = _CALL_ID_PREFIX[wire.api]
         answer = resolve(step, view, incoming.ordinal, len(incoming.body), prefix)
         self._answer(wire, view, step, answer)
+
+    def _check_body(self, wire: Wire, body: Any) -> None:
+        validators = self.server.validators
+        if validators is None:
+            return
+        problems = validators[wire.api](body)
+        if problems:
+            shown = "; ".join(problems)
+            raise WireError(400, f"Invalid request (checked against the official SDK): {shown}")
 
     def _answer(self, wire: Wire, view: RequestView, step: Step, answer: Answer) -> None:
         extra = dict(step.headers)

@@ -18,6 +18,7 @@ from attractor.testing.fake_providers._load import load_scenario
 from attractor.testing.fake_providers._recording import RecordedRequest
 from attractor.testing.fake_providers._scenario import Scenario
 from attractor.testing.fake_providers._state import DEFAULT_MAX_RECORDED, ServerState
+from attractor.testing.fake_providers._validate import load_validators
 
 Provider = Literal["openai", "openai_chat", "anthropic", "gemini"]
 _BASE_PATHS: dict[str, str] = {"openai": "/v1", "openai_chat": "/v1", "anthropic": "", "gemini": ""}
@@ -61,17 +62,32 @@ class FakeProviderServer:
         host: str = "127.0.0.1",
         port: int = 0,
         max_recorded: int = DEFAULT_MAX_RECORDED,
+        validate_requests: bool = False,
     ) -> None:
+        """Create a server (call `start()` or use `with` to listen).
+
+        Args:
+            scenario: What to answer; without one every request is echoed.
+            host: Loopback address to bind.
+            port: Port to bind; 0 picks a free one.
+            max_recorded: How many request records to keep (oldest dropped).
+            validate_requests: Refuse (400) bodies the official SDKs' request types reject.
+
+        Raises:
+            NotLoopbackError: `host` is not a loopback address.
+            ValidationUnavailableError: `validate_requests` without the SDKs installed.
+        """
         check_loopback(host)
         self._address = (host, port)
         self._state = ServerState(scenario or Scenario(), max_recorded)
+        self._validators = load_validators() if validate_requests else None
         self._http: FakeHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> Self:
         """Bind and start serving in a background thread (idempotent)."""
         if self._http is None:
-            self._http = FakeHTTPServer(self._address, self._state)
+            self._http = FakeHTTPServer(self._address, self._state, self._validators)
             self._thread = threading.Thread(
                 target=self._http.serve_forever,
                 kwargs={"poll_interval": 0.05},
