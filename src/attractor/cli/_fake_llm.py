@@ -8,7 +8,12 @@ import typer
 
 from attractor.cli._app import app
 from attractor.cli._output import fail, out_console
-from attractor.testing.fake_providers import NotLoopbackError, ScenarioError, serve
+from attractor.testing.fake_providers import (
+    NotLoopbackError,
+    ScenarioError,
+    ValidationUnavailableError,
+    serve,
+)
 
 fake_llm_app = typer.Typer(
     help="A loopback fake of the OpenAI, Anthropic and Gemini APIs (offline runs and tests).",
@@ -24,13 +29,24 @@ def serve_command(
     scenario: Path | None = typer.Option(
         None, "--scenario", help="JSON scenario file; without one, every request is echoed."
     ),
+    validate_requests: bool = typer.Option(
+        False, help="Refuse (400) request bodies the official SDKs' request types reject."
+    ),
 ) -> None:
     """Serve until Ctrl-C; point OPENAI_BASE_URL / ANTHROPIC_BASE_URL / GEMINI_BASE_URL at it."""
     try:
-        serve(host, port, scenario, announce=lambda line: out_console.print(line, markup=False))
+        serve(
+            host,
+            port,
+            scenario,
+            announce=lambda line: out_console.print(line, markup=False),
+            validate_requests=validate_requests,
+        )
     except NotLoopbackError as exc:
         fail(str(exc), hint="the fake server never listens beyond this machine")
     except ScenarioError as exc:
+        fail(str(exc))
+    except ValidationUnavailableError as exc:
         fail(str(exc))
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror}", hint="try another --port")

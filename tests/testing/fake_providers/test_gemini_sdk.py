@@ -159,3 +159,12 @@ def test_missing_contents_is_invalid_argument(play, server):
     response = httpx.post(url, json={"contents": []}, headers={"x-goog-api-key": GEMINI_KEY})
     assert response.status_code == 400
     assert response.json()["error"]["status"] == "INVALID_ARGUMENT"
+
+
+def test_rate_limit_carries_retry_info(play, gemini_client):
+    """A 429 with Retry-After also carries Gemini's RetryInfo detail with the delay."""
+    play(Step(error=Error(429, retry_after="27")))
+    with pytest.raises(errors.ClientError) as caught:
+        gemini_client.models.generate_content(model=MODEL, contents="hi")
+    details = caught.value.details["error"]["details"]
+    assert {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "27s"} in details

@@ -31,7 +31,11 @@ from attractor.testing.fake_providers._stream import StreamWriter, default_messa
 from attractor.testing.fake_providers._validate import Validator
 from attractor.testing.fake_providers._wire import Answer, Wire, WireError, resolve
 from attractor.testing.fake_providers.anthropic_messages import AnthropicMessages
-from attractor.testing.fake_providers.gemini_generate import ALT_SSE, GeminiGenerate
+from attractor.testing.fake_providers.gemini_generate import (
+    ALT_SSE,
+    GeminiGenerate,
+    with_retry_info,
+)
 from attractor.testing.fake_providers.openai_chat import OpenAIChat
 from attractor.testing.fake_providers.openai_responses import OpenAIResponses
 
@@ -181,7 +185,10 @@ class FakeHandler(BaseHTTPRequestHandler):
             if error.retry_after is not None:
                 extra["retry-after"] = error.retry_after
             message = error.message or default_message(error.status)
-            self._send_error(wire, error.status, message, error.code, extra)
+            body = wire.render_error(error.status, message, error.code)
+            if wire.api == "gemini_generate":
+                body = with_retry_info(body, error.retry_after)
+            self._send_json(error.status, body, extra)
         elif step.fault is not None and step.fault.kind == "html":
             self._send_raw(
                 step.fault.status, "text/html; charset=utf-8", html_page(step.fault.status), extra

@@ -172,6 +172,7 @@ def serve(
     *,
     announce: Callable[[str], None] = print,
     stop: threading.Event | None = None,
+    validate_requests: bool = False,
 ) -> None:
     """Serve until interrupted (Ctrl-C) or `stop` is set; `attractor fake-llm serve` calls it.
 
@@ -181,6 +182,7 @@ def serve(
         scenario_file: JSON scenario file; without one every request is echoed.
         announce: Receives the listening URL and the `export …=…` lines for the base URLs.
         stop: Set it to stop serving (tests); Ctrl-C stops too.
+        validate_requests: Refuse bodies the official SDKs' request types reject.
 
     Raises:
         NotLoopbackError: `host` is not a loopback address.
@@ -188,7 +190,8 @@ def serve(
     """
     scenario = load_scenario(scenario_file) if scenario_file is not None else None
     stop = stop or threading.Event()
-    with FakeProviderServer(scenario, host=host, port=port) as server:
+    server = FakeProviderServer(scenario, host=host, port=port, validate_requests=validate_requests)
+    with server:
         announce(f"fake provider server listening on {server.url}")
         for name, value in server.env().items():
             announce(f"export {name}={value}")

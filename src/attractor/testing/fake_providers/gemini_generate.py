@@ -116,6 +116,19 @@ class GeminiGenerate:
         return None, encode(self.render_error(status, message, None))
 
 
+def with_retry_info(body: dict[str, Any], retry_after: str | None) -> dict[str, Any]:
+    """Add the `RetryInfo` detail Gemini puts in 429 bodies when Retry-After is in seconds."""
+    try:
+        seconds = float(retry_after) if retry_after is not None else None
+    except ValueError:
+        seconds = None
+    if seconds is None:
+        return body
+    detail = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": f"{seconds:g}s"}
+    error = {**body["error"], "details": [*body["error"].get("details", []), detail]}
+    return {**body, "error": error}
+
+
 def _last_user_text(contents: list[Any]) -> str:
     for content in reversed(contents):
         if isinstance(content, dict) and content.get("role", "user") == "user":
