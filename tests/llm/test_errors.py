@@ -139,9 +139,9 @@ def test_hierarchy_shape() -> None:
     """Every error type of spec §6.1 derives from SDKError; provider ones from ProviderError."""
     for cls in (e.AuthenticationError, e.ContentFilterError, e.QuotaExceededError):
         assert issubclass(cls, e.ProviderError)
-    for cls in (e.RequestTimeoutError, e.AbortError, e.NetworkError, e.StreamError):
-        assert issubclass(cls, e.SDKError)
-        assert not issubclass(cls, e.ProviderError)
+    for other in (e.RequestTimeoutError, e.AbortError, e.NetworkError, e.StreamError):
+        assert issubclass(other, e.SDKError)
+        assert not issubclass(other, e.ProviderError)
 
 
 def test_invalid_value_error_is_configuration_and_value_error() -> None:

@@ -282,7 +282,12 @@ async def test_tool_context_injection() -> None:
 async def test_handler_taking_arguments_dict() -> None:
     """A handler with an `arguments` parameter gets the whole argument dict."""
     got: list[dict[str, Any]] = []
-    tool = Tool("get_weather", "", WEATHER, lambda arguments: got.append(arguments) or "ok")
+
+    def handler(arguments: dict[str, Any]) -> str:
+        got.append(arguments)
+        return "ok"
+
+    tool = Tool("get_weather", "", WEATHER, handler)
     client, _ = _setup(tool_call_response(("get_weather", {"city": "Z"})), text_response("x"))
     await generate("m", "x", tools=[tool], client=client)
     assert got == [{"city": "Z"}]

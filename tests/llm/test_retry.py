@@ -118,7 +118,7 @@ async def test_retry_calls_on_retry_hook() -> None:
     """on_retry sees (error, attempt, delay) before each sleep."""
     seen: list[tuple[str, int, float]] = []
     policy = RetryPolicy(jitter=False, on_retry=lambda err, n, d: seen.append((err.message, n, d)))
-    outcomes = [e.NetworkError("down"), "ok"]
+    outcomes: list[Exception | str] = [e.NetworkError("down"), "ok"]
 
     async def call() -> str:
         item = outcomes.pop(0)

@@ -26,8 +26,8 @@ FAST = RetryPolicy(base_delay=0.001, jitter=False)
 WEATHER = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
 
 
-def _client(*script: ScriptItem, **kw: float) -> tuple[Client, ScriptedAdapter]:
-    adapter = ScriptedAdapter(script, name="s", chunk_size=4, **kw)
+def _client(*script: ScriptItem, event_delay: float = 0.0) -> tuple[Client, ScriptedAdapter]:
+    adapter = ScriptedAdapter(script, name="s", chunk_size=4, event_delay=event_delay)
     return Client({"s": adapter}, default_provider="s"), adapter
 
 

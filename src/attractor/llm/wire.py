@@ -8,7 +8,6 @@ Layer: llm (pure). Rule: bytes and header mappings in, typed values out; no sock
 from __future__ import annotations
 
 import base64
-import mimetypes
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,7 +30,6 @@ __all__ = [
     "data_uri",
     "decode_json_object",
     "error_from_http",
-    "guess_media_type",
     "rate_limit_from_headers",
 ]
 
@@ -224,12 +222,6 @@ def rate_limit_from_headers(headers: Mapping[str, str], now: datetime) -> RateLi
         reset_at=_reset_at(h, now),
     )
     return None if info == RateLimitInfo() else info
-
-
-def guess_media_type(path: str, default: str = "application/octet-stream") -> str:
-    """The MIME type for a file name from its extension."""
-    media_type, _ = mimetypes.guess_type(path)
-    return media_type or default
 
 
 def data_uri(media_type: str, data: bytes) -> str:

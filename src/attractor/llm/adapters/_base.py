@@ -11,6 +11,7 @@ failures and HTTP error statuses to the typed hierarchy of `attractor.llm.errors
 
 from __future__ import annotations
 
+import mimetypes
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +36,6 @@ from attractor.llm.wire import (
     SseMessage,
     decode_json_object,
     error_from_http,
-    guess_media_type,
     rate_limit_from_headers,
 )
 
@@ -47,6 +47,7 @@ __all__ = [
     "Secret",
     "SseMessage",
     "error_event",
+    "guess_media_type",
     "json_body",
     "load_image_bytes",
     "post_json",
@@ -199,6 +200,12 @@ async def stream_sse(
 def error_event(exc: SDKError, raw: dict[str, Any] | None = None) -> StreamEvent:
     """An ERROR stream event describing `exc`."""
     return StreamEvent(type="error", error=error_info(exc), raw=raw)
+
+
+def guess_media_type(path: str, default: str = "application/octet-stream") -> str:
+    """The MIME type for a file name from its extension (reads the system MIME table)."""
+    media_type, _ = mimetypes.guess_type(path)
+    return media_type or default
 
 
 def load_image_bytes(image: ImageData, provider: str) -> tuple[str, bytes] | None:
