@@ -13,9 +13,17 @@ from attractor.llm.client import (
     runtime_from_env,
     set_default_client,
 )
-from attractor.llm.errors import ConfigurationError
+from attractor.llm.errors import ConfigurationError, UnsupportedToolChoiceError
 from attractor.llm.runtime import ProviderConfig, Secret
-from attractor.llm.types import Message, Request, Response, StreamEvent, StreamEventType
+from attractor.llm.types import (
+    Message,
+    Request,
+    Response,
+    StreamEvent,
+    StreamEventType,
+    ToolChoice,
+    ToolDefinition,
+)
 from attractor.testing.scripted_llm import ScriptedAdapter, text_response
 
 pytestmark = pytest.mark.anyio
@@ -215,3 +223,23 @@ def test_secret_never_shows_in_repr() -> None:
     config = ProviderConfig(api_key=Secret("sk-very-secret"))
     assert "sk-very-secret" not in repr(config)
     assert "sk-very-secret" not in str(Secret("sk-very-secret"))
+
+
+class _NoRequired(ScriptedAdapter):
+    def supports_tool_choice(self, mode: str) -> bool:
+        return mode != "required"
+
+
+async def test_unsupported_tool_choice_rejected_before_sending() -> None:
+    """A tool-choice mode the adapter does not support raises UnsupportedToolChoiceError."""
+    adapter = _NoRequired([text_response("x")], name="a")
+    client = Client({"a": adapter}, default_provider="a")
+    req = Request(
+        model="m",
+        messages=(Message.user("hi"),),
+        tools=(ToolDefinition(name="t"),),
+        tool_choice=ToolChoice(mode="required"),
+    )
+    with pytest.raises(UnsupportedToolChoiceError, match="'required'"):
+        await client.complete(req)
+    assert adapter.calls == []

@@ -24,7 +24,7 @@ import httpx
 
 from attractor.llm.adapters import load_adapter
 from attractor.llm.adapters._base import ProviderAdapter
-from attractor.llm.errors import ConfigurationError
+from attractor.llm.errors import ConfigurationError, UnsupportedToolChoiceError
 from attractor.llm.runtime import (
     CallContext,
     CredentialCache,
@@ -269,6 +269,7 @@ class Client:
         """The adapter and call context a request would be sent with (no middleware)."""
         provider = self._provider_of(request)
         adapter = self.adapter(provider)
+        _check_tool_choice(adapter, provider, request)
         chosen = self._resolve_runtime(runtime)
         config = await self._config(chosen, provider, profile)
         return adapter, CallContext(chosen.id, provider, profile, config, self._http())
@@ -346,6 +347,16 @@ async def _aiter(events: AsyncIterator[StreamEvent]) -> AsyncGenerator[StreamEve
         aclose: Any = getattr(events, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+def _check_tool_choice(adapter: ProviderAdapter, provider: str, request: Request) -> None:
+    choice = request.tool_choice
+    supports = getattr(adapter, "supports_tool_choice", None)
+    if choice is None or not callable(supports) or supports(choice.mode):
+        return
+    raise UnsupportedToolChoiceError(
+        f"provider {provider!r} does not support tool choice mode {choice.mode!r}"
+    )
 
 
 def _bind_complete(mw: Middleware, call_next: NextComplete) -> NextComplete:

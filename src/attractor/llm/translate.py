@@ -1,0 +1,68 @@
+"""Pure translation helpers shared by the provider adapters (spec §7.2-7.3).
+
+Layer: llm (pure). Rule: functions from unified values to plain values; no I/O. Adapters use
+them so that the four wire formats agree on the small decisions: what counts as system text,
+how a tool result becomes text, how raw argument strings are parsed, and how a tool-call id maps
+back to its function name (Gemini needs the name; it is found in the request's own history, so
+adapters keep no id map between calls).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import msgspec
+
+from attractor.llm.types import ContentKind, Message, Role
+from attractor.llm.wire import decode_json_object
+
+__all__ = ["arguments_of", "split_system", "tool_call_names", "tool_result_text"]
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def split_system(
+    messages: Sequence[Message], *, include_developer: bool = True
+) -> tuple[list[str], list[Message]]:
+    """Separate system (and, by default, developer) text from the conversation.
+
+    Returns:
+        (texts of system/developer messages in order, the remaining messages in order).
+    """
+    lifted = {Role.SYSTEM, Role.DEVELOPER} if include_developer else {Role.SYSTEM}
+    texts = [m.text for m in messages if m.role in lifted and m.text]
+    rest = [m for m in messages if m.role not in lifted]
+    return texts, rest
+
+
+def tool_call_names(messages: Iterable[Message]) -> dict[str, str]:
+    """Map every tool-call id in the conversation to its function name."""
+    names: dict[str, str] = {}
+    for message in messages:
+        for part in message.content:
+            if part.kind == ContentKind.TOOL_CALL and part.tool_call is not None:
+                names[part.tool_call.id] = part.tool_call.name
+    return names
+
+
+def tool_result_text(content: str | dict[str, Any] | list[Any]) -> str:
+    """A tool result as text: strings unchanged, structures as compact JSON."""
+    if isinstance(content, str):
+        return content
+    return _ENCODER.encode(content).decode()
+
+
+def arguments_of(raw: str | dict[str, Any] | None) -> dict[str, Any] | str:
+    """Tool-call arguments: a dict as is, a JSON object string parsed, invalid JSON kept raw.
+
+    An empty or missing string means no arguments ({}).
+    """
+    if raw is None:
+        return {}
+    if isinstance(raw, dict):
+        return raw
+    if not raw.strip():
+        return {}
+    parsed = decode_json_object(raw)
+    return parsed if parsed is not None else raw
