@@ -26,6 +26,7 @@ def server() -> Iterator[FakeProviderServer]:
     """
     with FakeProviderServer(validate_requests=True) as fake:
         yield fake
+        assert fake.internal_errors == ()
 
 
 @pytest.fixture

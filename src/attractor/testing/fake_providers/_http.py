@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 import socket
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -86,6 +87,7 @@ class FakeHTTPServer(ThreadingMixIn, HTTPServer):
         self.validators = validators
         self.stopping = threading.Event()
         self._live: set[socket.socket] = set()
+        self.internal_errors: list[BaseException] = []
         self._live_lock = threading.Lock()
         super().__init__(address, FakeHandler)
 
@@ -100,6 +102,16 @@ class FakeHTTPServer(ThreadingMixIn, HTTPServer):
         with self._live_lock:
             self._live.discard(request)
         super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Keep a handler crash for `FakeProviderServer.internal_errors` instead of printing it.
+
+        A client resetting or abandoning its connection is normal, not a crash.
+        """
+        error = sys.exc_info()[1]
+        if error is not None and not isinstance(error, ConnectionError):
+            with self._live_lock:
+                self.internal_errors.append(error)
 
     def drop_connections(self) -> None:
         """Shut every live connection down so idle keep-alive threads end at once."""

@@ -156,6 +156,11 @@ class FakeProviderServer:
         return self._state.records()
 
     @property
+    def internal_errors(self) -> tuple[BaseException, ...]:
+        """Exceptions raised inside request handlers (a bug in the fake; should stay empty)."""
+        return tuple(self._http.internal_errors) if self._http else ()
+
+    @property
     def remaining_steps(self) -> int:
         """Non-repeating scenario steps that have not answered yet."""
         return self._state.remaining_steps()
