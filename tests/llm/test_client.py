@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 
+import msgspec
 import pytest
 
 from attractor.llm.client import (
@@ -243,3 +244,9 @@ async def test_unsupported_tool_choice_rejected_before_sending() -> None:
     with pytest.raises(UnsupportedToolChoiceError, match="'required'"):
         await client.complete(req)
     assert adapter.calls == []
+
+
+def test_secrets_cannot_be_serialised() -> None:
+    """Encoding a config holding a key fails instead of writing the key out."""
+    with pytest.raises(TypeError, match="Secret"):
+        msgspec.json.encode(ProviderConfig(api_key=Secret("sk-x")))
