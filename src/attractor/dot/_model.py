@@ -117,6 +117,13 @@ def _typed(attrs: Mapping[str, str], key: str, parse: Callable[[str], T], defaul
 class _Attributed(msgspec.Struct, frozen=True):
     """Shared accessors for anything that carries DOT attributes."""
 
+    def __post_init__(self) -> None:
+        # Callers may pass plain dicts; store read-only views so the model stays immutable.
+        for name in ("attrs", "nodes"):
+            value = getattr(self, name, None)
+            if value is not None and not isinstance(value, MappingProxyType):
+                msgspec.structs.force_setattr(self, name, MappingProxyType(dict(value)))
+
     def get(self, key: str, default: str | None = None) -> str | None:
         """The raw value of any attribute (qualified keys like `human.default_choice` too)."""
         attrs: Mapping[str, str] = getattr(self, "attrs", EMPTY)
