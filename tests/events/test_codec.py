@@ -108,7 +108,7 @@ def test_newer_schema_version_is_refused() -> None:
 class _Renamed(Event, frozen=True, tag="test.renamed"):
     """Version 2 of an event whose field `name` was called `title` in version 1."""
 
-    version = 2
+    schema_version = 2
     name: str
 
 

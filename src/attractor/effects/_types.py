@@ -54,6 +54,7 @@ class RunShell(_Request, frozen=True, tag="shell"):
     cwd: str = ""
     timeout_ms: int = 600_000
     env: dict[str, str] = {}
+    stdin: str = ""
 
 
 class ReadFile(_Request, frozen=True, tag="read_file"):

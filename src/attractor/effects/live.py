@@ -108,7 +108,7 @@ class LiveInterpreter(TaskInterpreter):
                 req.command,
                 cwd=req.cwd or None,
                 env=env,
-                stdin=asyncio.subprocess.DEVNULL,
+                stdin=asyncio.subprocess.PIPE if req.stdin else asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
@@ -117,6 +117,9 @@ class LiveInterpreter(TaskInterpreter):
             return EffectError(kind="not_found", message=f"cannot start command: {exc}")
         assert proc.stdout is not None
         assert proc.stderr is not None
+        if req.stdin and proc.stdin is not None:
+            proc.stdin.write(req.stdin.encode())
+            proc.stdin.close()
         reads = asyncio.gather(proc.stdout.read(), proc.stderr.read())
         timed_out = False
         try:

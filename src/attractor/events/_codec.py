@@ -76,7 +76,7 @@ class LineCodec:
 
     def encode(self, seq: int, at: str, stream: str, event: Event, prev: str) -> tuple[bytes, str]:
         """Encode one event as a line (without the newline); return the line and its hash."""
-        version = type(event).version
+        version = type(event).schema_version
         body = self._encoder.encode(event)
         head = b'{"seq":%d,"at":"%s","stream":"%s",' % (seq, at.encode(), stream.encode())
         if version != 1:
@@ -120,7 +120,7 @@ class LineCodec:
             event: Event = self._decoder.decode(body)
         except msgspec.DecodeError as exc:
             return self._slow_path(body, version, lineno, exc)
-        if type(event).version != version:
+        if type(event).schema_version != version:
             return self._slow_path(body, version, lineno, None)
         return event
 
@@ -149,20 +149,20 @@ class LineCodec:
                 if close
                 else "the log may come from a plugin or a newer Attractor",
             )
-        if version > cls.version:
+        if version > cls.schema_version:
             raise NewerSchemaError(
                 self.path,
                 f"event {tag!r} has schema version {version}; this Attractor reads up to "
-                f"{cls.version}",
+                f"{cls.schema_version}",
                 line=lineno,
                 hint="upgrade attractor to read this log",
             )
-        if version < cls.version:
-            upgraded = upcast(tag, version, cls.version, fields)
+        if version < cls.schema_version:
+            upgraded = upcast(tag, version, cls.schema_version, fields)
             if upgraded is None:
                 raise LogCorruptError(
                     self.path,
-                    f"no upcaster from {tag!r} v{version} to v{cls.version}",
+                    f"no upcaster from {tag!r} v{version} to v{cls.schema_version}",
                     line=lineno,
                 )
             return self._convert(cls, upgraded, lineno)

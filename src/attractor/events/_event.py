@@ -22,7 +22,7 @@ class Event(msgspec.Struct, frozen=True, tag_field="type", forbid_unknown_fields
     the event is appended, and hands it back beside the event as an `Entry`.
     """
 
-    version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 1
 
 
 class BlobRef(msgspec.Struct, frozen=True, tag="blob"):

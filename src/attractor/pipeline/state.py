@@ -1,0 +1,82 @@
+"""Pipeline layer (pure): the run state folded from the log.
+
+Rule: `RunState` is an immutable value. A run is a set of *traversals* — cursors walking a graph,
+one per stream: the top-level walk on `run`, one per parallel branch, one per child pipeline.
+Each traversal owns its context, its completed nodes, outcomes and retry counters; the reducer
+moves them, the decider reads them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from attractor.dot import Graph
+from attractor.effects import EffectOutcome
+from attractor.pipeline.events import RunStarted
+from attractor.pipeline.model import Outcome
+
+Phase = Literal[
+    "enter",  # at a node, about to start it (or to finish, at a terminal / join point)
+    "run",  # the handler is to be stepped
+    "wait",  # an effect the handler asked for is in flight
+    "retry",  # an attempt failed and will be retried: drawing jitter
+    "sleeping",  # waiting out the retry delay
+    "branches",  # a parallel node waits for its branches
+    "queued",  # a branch waiting for a free slot (max_parallel)
+    "done",
+]
+
+Kind = Literal["top", "branch", "child"]
+
+
+class Traversal(msgspec.Struct, frozen=True):
+    """One cursor walking one graph on one stream."""
+
+    stream: str
+    kind: Kind
+    graph: str  # key into RunState.graphs
+    node: str
+    phase: Phase = "enter"
+    attempt: int = 1
+    index: int = 0  # execution index of the current node within this traversal
+    executions: int = 0
+    results: tuple[EffectOutcome, ...] = ()
+    waiting_on: str = ""
+    jitter: float = 1.0
+    context: dict[str, Any] = {}
+    completed: tuple[str, ...] = ()
+    outcomes: dict[str, Outcome] = {}
+    retries: dict[str, int] = {}
+    parent: str = ""  # the stream that spawned this one
+    origin: str = ""  # the parallel / manager node that spawned it
+    branch: str = ""  # branch id (its first node)
+    branch_index: int = 0
+    fork_context: dict[str, Any] = {}
+    stop_at: tuple[str, ...] = ()  # fan-in nodes where a branch stops
+    result: Outcome | None = None
+    stopped_at: str = ""
+    children: tuple[str, ...] = ()  # streams of branches or the child this traversal waits on
+    thread: tuple[tuple[str, str, str], ...] = ()  # (thread key, prompt, response) of codergen
+    prev_node: str = ""  # where the traversal came from (for the incoming edge's attributes)
+
+
+class RunState(msgspec.Struct, frozen=True):
+    """The whole run: its start event, graphs by key, traversals by stream, and how it ended."""
+
+    started: RunStarted | None = None
+    graphs: dict[str, Graph] = {}
+    traversals: dict[str, Traversal] = {}
+    executions: int = 0
+    finished: Outcome | None = None
+    restart_at: str = ""
+    invalid: str = ""  # the embedded DOT could not be prepared (a replayed, changed file)
+
+    def top(self) -> Traversal | None:
+        """The top-level traversal."""
+        return self.traversals.get("run")
+
+    def graph_of(self, t: Traversal) -> Graph:
+        """The graph a traversal walks."""
+        return self.graphs[t.graph]
