@@ -131,3 +131,25 @@ def test_responses_stream_cut_anywhere_is_typed(play, openai_client, cut):
     with pytest.raises(openai.APIConnectionError):
         received.extend(openai_client.responses.create(model="m", input="hi", stream=True))
     assert len(received) == min(cut, total)
+
+
+def test_unknown_event_passes_through_the_openai_sdk(play, openai_client):
+    """An unknown Responses event type is handed to the caller, the rest is intact."""
+    play(Step(text="a b", fault=Fault("unknown_event", after_events=2)))
+    events = list(openai_client.responses.create(model="m", input="hi", stream=True))
+    assert events[2].type == "fake.unknown_event"
+    assert events[-1].response.output_text == "a b"
+
+
+def test_unknown_event_is_ignored_by_the_anthropic_accumulator(play, anthropic_client):
+    """The Anthropic SDK's stream accumulator skips an unknown event type."""
+    play(Step(text="a b", fault=Fault("unknown_event", after_events=2)))
+    with anthropic_client.messages.stream(model="m", max_tokens=5, messages=HI) as stream:
+        assert stream.get_final_text() == "a b"
+
+
+def test_unknown_chunk_is_an_empty_gemini_chunk(play, gemini_client):
+    """google-genai parses an unknown data object as a chunk without candidates."""
+    play(Step(text="a b", fault=Fault("unknown_event", after_events=2)))
+    chunks = list(gemini_client.models.generate_content_stream(model="m", contents="hi"))
+    assert [chunk.candidates is None for chunk in chunks] == [False, False, True, False]

@@ -239,7 +239,11 @@ class FakeHandler(BaseHTTPRequestHandler):
             content_type = "application/json" if not json_array else "text/plain"
         self._start_chunked(content_type, extra)
         writer = StreamWriter(
-            cast(BinaryIO, self.wfile), self.server.stopping, step.chunk_delay_ms, json_array
+            cast(BinaryIO, self.wfile),
+            self.server.stopping,
+            step.chunk_delay_ms,
+            json_array=json_array,
+            named=wire.named_events,
         )
         events: Iterator[Any] = wire.render_stream(answer)
         completed = writer.play(

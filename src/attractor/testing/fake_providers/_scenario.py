@@ -21,6 +21,7 @@ FaultKind = Literal[
     "empty_body",
     "wrong_content_type",
     "error_event",
+    "unknown_event",
 ]
 
 MAX_DELTAS = 1_000_000

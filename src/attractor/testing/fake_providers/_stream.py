@@ -25,6 +25,9 @@ GARBAGE_LINES = (
     b"garbage line without a colon\n"
 )
 
+UNKNOWN_EVENT_NAME = "fake.unknown_event"
+UNKNOWN_EVENT_DATA = b'{"type":"fake.unknown_event","note":"an event type no client knows"}'
+
 
 def default_message(status: int) -> str:
     """A provider-like error message for a status code."""
@@ -52,9 +55,16 @@ class StreamWriter:
     """Writes SSE events (or a JSON array of chunks) as an HTTP/1.1 chunked body."""
 
     def __init__(
-        self, out: BinaryIO, stopping: threading.Event, delay_ms: float, json_array: bool
+        self,
+        out: BinaryIO,
+        stopping: threading.Event,
+        delay_ms: float,
+        *,
+        json_array: bool,
+        named: bool,
     ) -> None:
         self._out = out
+        self._named = named
         self._stopping = stopping
         self._delay_s = delay_ms / 1000.0
         self._json_array = json_array
@@ -104,6 +114,8 @@ class StreamWriter:
             return self._finish()
         if fault.kind == "garbage_sse":
             self._garbage = True
+        if fault.kind == "unknown_event":
+            self._write((UNKNOWN_EVENT_NAME if self._named else None, UNKNOWN_EVENT_DATA))
         if fault.kind == "malformed_json" and event is not None:
             name, data = event
             self._write((name, data[: max(1, len(data) // 2)]))

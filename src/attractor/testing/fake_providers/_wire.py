@@ -92,6 +92,7 @@ class Wire(Protocol):
     """The surface each wire module offers the server."""
 
     api: Api
+    named_events: bool
 
     def view(self, body: Any, path_model: str | None, query: Mapping[str, str]) -> RequestView:
         """Check a decoded request body and extract what selection needs."""

@@ -48,6 +48,7 @@ class AnthropicMessages:
     """Formats answers as the Anthropic Messages API does."""
 
     api: Api = "anthropic_messages"
+    named_events = True
 
     def view(self, body: Any, path_model: str | None, query: Mapping[str, str]) -> RequestView:
         """Check a Messages request (model, max_tokens, messages) and extract its view."""

@@ -47,6 +47,7 @@ class GeminiGenerate:
     """Formats answers as the Gemini API (generativelanguage.googleapis.com) does."""
 
     api: Api = "gemini_generate"
+    named_events = False
 
     def view(self, body: Any, path_model: str | None, query: Mapping[str, str]) -> RequestView:
         """Check a generateContent request and extract its view (model from the path)."""

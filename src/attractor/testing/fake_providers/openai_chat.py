@@ -32,6 +32,7 @@ class OpenAIChat:
     """Formats answers as OpenAI-compatible Chat Completions endpoints do."""
 
     api: Api = "openai_chat"
+    named_events = False
 
     def view(self, body: Any, path_model: str | None, query: Mapping[str, str]) -> RequestView:
         """Check a Chat Completions request and extract what selection needs."""

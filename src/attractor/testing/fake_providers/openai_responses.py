@@ -37,6 +37,7 @@ class OpenAIResponses:
     """Formats answers as the OpenAI Responses API does."""
 
     api: Api = "openai_responses"
+    named_events = True
 
     def view(self, body: Any, path_model: str | None, query: Mapping[str, str]) -> RequestView:
         """Check a Responses request and extract model, last user text and stream flag."""
