@@ -88,10 +88,20 @@ async def _one(client: Client, rt: Runtime, i: int) -> tuple[Runtime, str, str]:
 
 async def test_runtimes_never_leak_into_each_other() -> None:
     """1,200 concurrent calls over 10 runtimes: each request carries only its runtime's settings."""
+    await _check(RUNTIMES, CALLS)
+
+
+@pytest.mark.slow
+async def test_runtimes_never_leak_under_heavy_load() -> None:
+    """10,000 concurrent calls over 16 runtimes (slow variant of the guardrail)."""
+    await _check(16, 10_000)
+
+
+async def _check(n_runtimes: int, n_calls: int) -> None:
     adapters = {p: ScriptedAdapter(name=p, responder=_echo, chunk_size=7) for p in PROVIDERS}
     client = Client(adapters, default_provider="alpha", middleware=[_Yielding(), _Yielding()])
-    runtimes = [_runtime(n) for n in range(RUNTIMES)]
-    jobs = [_one(client, runtimes[i % RUNTIMES], i) for i in range(CALLS)]
+    runtimes = [_runtime(n) for n in range(n_runtimes)]
+    jobs = [_one(client, runtimes[i % n_runtimes], i) for i in range(n_calls)]
     results = await asyncio.gather(*jobs)
 
     for rt, provider, text in results:
@@ -107,5 +117,5 @@ async def test_runtimes_never_leak_into_each_other() -> None:
             assert call.base_url == config.base_url
             assert call.headers == config.headers
             seen += 1
-    assert seen == CALLS
+    assert seen == n_calls
     await client.close()

@@ -256,3 +256,11 @@ ALL_TYPES = {
 def test_codec_round_trip(name: str, data: st.DataObject) -> None:
     """Every LLM data type encodes to JSON and decodes back to an equal value."""
     _round_trip(data.draw(ALL_TYPES[name]))
+
+
+@pytest.mark.parametrize("name", ["Request", "Response", "StreamEvent", "GenerateResult"])
+@given(data=st.data())
+def test_builtins_round_trip(name: str, data: st.DataObject) -> None:
+    """to_builtins/convert round-trips, as the effect log stores requests and responses as JSON."""
+    value = data.draw(ALL_TYPES[name])
+    assert msgspec.convert(msgspec.to_builtins(value), type(value)) == value
