@@ -28,6 +28,16 @@ class RunStarted(Event, frozen=True, tag="run.started"):
     parent_run: str = ""
 
 
+class RunForked(Event, frozen=True, tag="run.forked"):
+    """This log is a fork: its first `at_seq` events were copied from `source_run`; from here on
+    the run is `run_id`, living in `run_dir`."""
+
+    run_id: str
+    run_dir: str
+    source_run: str
+    at_seq: int
+
+
 class StageStarted(Event, frozen=True, tag="stage.started"):
     """A node's handler began an attempt (spec StageStarted)."""
 

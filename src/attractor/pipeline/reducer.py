@@ -27,9 +27,11 @@ from attractor.pipeline.events import (
     ChildStarted,
     EdgeSelected,
     GoalGateUnsatisfied,
+    LoopRestarted,
     ParallelCompleted,
     ParallelStarted,
     RunFinished,
+    RunForked,
     RunStarted,
     StageCompleted,
     StageFailed,
@@ -74,6 +76,10 @@ def reduce(state: RunState, entry: Entry, graph_override: Graph | None = None) -
             return _child_finished(state, entry.stream, event)
         case RunFinished():
             return replace(state, finished=event.outcome)
+        case LoopRestarted():
+            return replace(state, restart_at=event.target)
+        case RunForked():
+            return _forked_run(state, event)
         case StageStarted():
             state = replace(state, executions=state.executions + 1)
             return _local(state, entry.stream, event)
@@ -184,6 +190,19 @@ def _started(state: RunState, event: RunStarted, override: Graph | None) -> RunS
         context=initial_context(graph, event.run_id),
     )
     return replace(state, started=event, graphs={"main": graph}, traversals={"run": top})
+
+
+def _forked_run(state: RunState, event: RunForked) -> RunState:
+    if state.started is None:
+        return state
+    config = replace(state.started.config, run_dir=event.run_dir)
+    started = replace(state.started, run_id=event.run_id, config=config)
+    top = state.traversals.get("run")
+    traversals = state.traversals
+    if top is not None:
+        ctx = {**top.context, "internal.run_id": event.run_id}
+        traversals = {**traversals, "run": replace(top, context=ctx)}
+    return replace(state, started=started, traversals=traversals, finished=None, restart_at="")
 
 
 def _forked(state: RunState, stream: str, event: ParallelStarted) -> RunState:

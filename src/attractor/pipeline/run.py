@@ -1,0 +1,320 @@
+"""Pipeline layer (async shell): start, resume, replay and fork runs.
+
+Rule: this module wires the pure engine to the world — it reads the DOT file, prepares it
+(parse → transform → validate), opens the run's event log, builds the live interpreter with the
+run's interviewer and codergen backend, and drives the `PipelineMachine`. Everything it decides
+is recorded in `run.started`, so resume and replay need nothing but the log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import msgspec
+
+from attractor import __version__
+from attractor.dot import DotSyntaxError, Graph, prepare_pipeline
+from attractor.dot._diagnostics import Diagnostic
+from attractor.effects import (
+    AskHuman,
+    DriveResult,
+    LiveInterpreter,
+    Recording,
+    drive,
+    replay,
+)
+from attractor.events import Entry, EventLog, LogReader, read_log
+from attractor.pipeline.backends import CodergenBackend, as_call_performer, backend_from_spec
+from attractor.pipeline.events import RunForked, RunStarted
+from attractor.pipeline.handlers import HandlerRegistry, builtin_registry
+from attractor.pipeline.interviewers import (
+    AnswersFileInterviewer,
+    AutoApproveInterviewer,
+    ConsoleInterviewer,
+    Interviewer,
+    as_performer,
+)
+from attractor.pipeline.machine import PipelineMachine
+from attractor.pipeline.model import RunConfig
+from attractor.pipeline.state import RunState
+
+Observer = Callable[[Entry], None]
+MAX_LOOP_RESTARTS = 100
+
+
+class RunError(Exception):
+    """The run cannot start or continue (bad DOT, invalid graph, not a run directory, …).
+
+    `diagnostics` holds the validation errors when that is the reason.
+    """
+
+    def __init__(
+        self, message: str, *, hint: str = "", diagnostics: Sequence[Diagnostic] = ()
+    ) -> None:
+        self.hint = hint
+        self.diagnostics = tuple(diagnostics)
+        super().__init__(message)
+
+
+class RunOptions(msgspec.Struct, frozen=True):
+    """How to run: the backend spec, where runs go, how humans answer."""
+
+    backend: str = "simulate"
+    logs_root: str = "runs"
+    auto_approve: bool = False
+    answers: str = ""
+    fsync: bool = True
+    max_node_executions: int = 10_000
+
+
+class RunResult(msgspec.Struct):
+    """Where a run lives and how it ended."""
+
+    run_dir: Path
+    state: RunState
+    stopped: str
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: UTC time plus 8 random hex digits."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+
+def prepare(dot_path: str | Path) -> tuple[str, Graph]:
+    """Read and prepare a pipeline; `RunError` with diagnostics when it cannot run."""
+    path = Path(dot_path)
+    try:
+        source = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RunError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise RunError(f"{path}: is a directory, not a DOT file") from None
+    except UnicodeDecodeError:
+        raise RunError(f"{path}: not UTF-8 text") from None
+    result = prepare_pipeline(source, filename=str(path), handler_types=builtin_registry().types())
+    prepared = result.value_or(None)
+    if prepared is None:
+        error = result.failure()
+        assert isinstance(error, DotSyntaxError)
+        raise RunError(str(error))
+    if prepared.errors:
+        first = prepared.errors[0]
+        raise RunError(
+            f"{path}: the pipeline is not valid ({len(prepared.errors)} error(s)): {first.message}",
+            hint="run `attractor validate` for every diagnostic",
+            diagnostics=prepared.errors,
+        )
+    return source, prepared.graph
+
+
+def interviewer_for(options: RunOptions) -> Interviewer:
+    """Answers file, else auto-approve, else the console."""
+    if options.answers:
+        return AnswersFileInterviewer(options.answers)
+    if options.auto_approve:
+        return AutoApproveInterviewer()
+    return ConsoleInterviewer()
+
+
+def _interpreter(
+    log: EventLog, backend: CodergenBackend, interviewer: Interviewer
+) -> LiveInterpreter:
+    return LiveInterpreter(
+        log.blobs,
+        performers={AskHuman: as_performer(interviewer)},
+        calls={"codergen": as_call_performer(backend)},
+    )
+
+
+async def start_run(
+    dot_path: str | Path,
+    options: RunOptions | None = None,
+    *,
+    observers: Sequence[Observer] = (),
+    interviewer: Interviewer | None = None,
+    backend: CodergenBackend | None = None,
+    registry: HandlerRegistry | None = None,
+    start_at: str = "",
+    parent_run: str = "",
+) -> RunResult:
+    """Prepare `dot_path` and run it to the end in a new run directory under `logs_root`."""
+    options = options or RunOptions()
+    source, graph = prepare(dot_path)
+    backend = backend or backend_from_spec(options.backend)
+    interviewer = interviewer or interviewer_for(options)
+    for _ in range(MAX_LOOP_RESTARTS + 1):
+        run_id = new_run_id()
+        run_dir = (Path(options.logs_root) / run_id).resolve()
+        config = RunConfig(
+            run_dir=str(run_dir),
+            workdir=os.getcwd(),
+            backend=options.backend,
+            max_node_executions=options.max_node_executions,
+            auto_approve=options.auto_approve,
+            logs_root=str(Path(options.logs_root).resolve()),
+        )
+        started = RunStarted(
+            run_id=run_id,
+            name=graph.name,
+            goal=graph.goal,
+            dot_source=source,
+            dot_digest=hashlib.sha256(source.encode()).hexdigest(),
+            dot_path=str(Path(dot_path)),
+            config=config,
+            attractor_version=__version__,
+            start_at=start_at,
+            parent_run=parent_run,
+        )
+        machine = PipelineMachine(started, registry)
+        result = await _drive(
+            machine, run_dir / "events.jsonl", options, backend, interviewer, observers
+        )
+        if not result.state.restart_at:
+            return result
+        start_at, parent_run = result.state.restart_at, run_id
+    raise RunError(f"more than {MAX_LOOP_RESTARTS} loop restarts; stopping")
+
+
+async def _drive(
+    machine: PipelineMachine,
+    log_path: Path,
+    options: RunOptions,
+    backend: CodergenBackend,
+    interviewer: Interviewer,
+    observers: Sequence[Observer],
+) -> RunResult:
+    def observe(entry: Entry) -> None:
+        for fn in observers:
+            fn(entry)
+
+    with EventLog.open(log_path, fsync=options.fsync) as log:
+        outcome: DriveResult[RunState] = await drive(
+            machine, log, _interpreter(log, backend, interviewer), observe=observe
+        )
+    return RunResult(run_dir=log_path.parent, state=outcome.state, stopped=outcome.stopped)
+
+
+def run_log(run_dir: str | Path) -> Path:
+    """The events.jsonl of a run directory (or the file itself)."""
+    path = Path(run_dir)
+    log = path / "events.jsonl" if path.is_dir() else path
+    if not log.is_file():
+        raise RunError(
+            f"{path}: not a run directory (no events.jsonl)",
+            hint="pass the directory `attractor run` printed",
+        )
+    return log
+
+
+def _started(log: Path) -> RunStarted:
+    first = next(iter(read_log(log)), None)
+    if first is None or not isinstance(first.event, RunStarted):
+        raise RunError(f"{log}: not a pipeline run log (it does not start with run.started)")
+    return first.event
+
+
+async def resume_run(
+    run_dir: str | Path,
+    *,
+    observers: Sequence[Observer] = (),
+    interviewer: Interviewer | None = None,
+    backend: CodergenBackend | None = None,
+    registry: HandlerRegistry | None = None,
+    options: RunOptions | None = None,
+) -> RunResult:
+    """Continue a run from its log: completed effects are never repeated (DESIGN §1)."""
+    log = run_log(run_dir)
+    started = _started(log)
+    opts = options or RunOptions(
+        backend=started.config.backend, auto_approve=started.config.auto_approve
+    )
+    backend = backend or backend_from_spec(started.config.backend)
+    interviewer = interviewer or interviewer_for(opts)
+    machine = PipelineMachine(started, registry)
+    return await _drive(machine, log, opts, backend, interviewer, observers)
+
+
+async def replay_run(
+    source: str | Path,
+    *,
+    until: int | None = None,
+    pipeline: str | Path | None = None,
+    registry: HandlerRegistry | None = None,
+    observers: Sequence[Observer] = (),
+) -> DriveResult[RunState]:
+    """Re-run a recorded run with no effect on the world; raises `NonDeterminismError`.
+
+    With `pipeline`, the recorded run is replayed against a changed DOT file: the first
+    divergence is where behaviour changes.
+    """
+    log = run_log(source)
+    override = prepare(pipeline)[1] if pipeline else None
+    machine = PipelineMachine.from_log(read_log(log), registry, graph_override=override)
+
+    def observe(entry: Entry) -> None:
+        for fn in observers:
+            fn(entry)
+
+    return await replay(machine, Recording.from_file(log, until), observe=observe)
+
+
+async def fork_run(
+    run_dir: str | Path,
+    at: int,
+    *,
+    logs_root: str | Path | None = None,
+    observers: Sequence[Observer] = (),
+    interviewer: Interviewer | None = None,
+    backend: CodergenBackend | None = None,
+    registry: HandlerRegistry | None = None,
+) -> RunResult:
+    """Start a new run that shares the first `at` events of `run_dir` and continues live."""
+    log = run_log(run_dir)
+    started = _started(log)
+    lines = list(LogReader(log).raw_lines())
+    if not 1 <= at <= len(lines):
+        raise RunError(f"--at {at} is outside the log (1..{len(lines)})")
+    root = Path(logs_root) if logs_root else Path(started.config.logs_root or log.parent.parent)
+    run_id = new_run_id()
+    new_dir = (root / run_id).resolve()
+    new_dir.mkdir(parents=True)
+    (new_dir / "events.jsonl").write_bytes(b"\n".join(lines[:at]) + b"\n")
+    blobs = log.parent / "blobs"
+    if blobs.is_dir():
+        shutil.copytree(blobs, new_dir / "blobs")
+    with EventLog.open(new_dir / "events.jsonl") as new_log:
+        new_log.append(
+            [
+                (
+                    "run",
+                    RunForked(
+                        run_id=run_id, run_dir=str(new_dir), source_run=started.run_id, at_seq=at
+                    ),
+                )
+            ]
+        )
+    opts = RunOptions(
+        backend=started.config.backend,
+        auto_approve=started.config.auto_approve,
+        logs_root=str(root),
+    )
+    return await resume_run(
+        new_dir,
+        observers=observers,
+        interviewer=interviewer,
+        backend=backend,
+        registry=registry,
+        options=opts,
+    )
+
+
+def is_interactive() -> bool:
+    """Whether a human can answer on this terminal."""
+    return sys.stdin.isatty()
