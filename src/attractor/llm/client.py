@@ -323,6 +323,10 @@ class Client:
                 result = closer()
                 if asyncio.iscoroutine(result):
                     await result
+        await self.release_connections()
+
+    async def release_connections(self) -> None:
+        """Close the connection pool of the running event loop (adapters stay usable)."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:

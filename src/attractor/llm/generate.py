@@ -9,7 +9,8 @@ step and the total usage.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -354,20 +355,34 @@ async def generate_object(
     return msgspec.structs.replace(result, output=parse_object(result.text, schema))
 
 
-def _run_sync(coro: Any) -> Any:
+def ensure_no_loop(what: str) -> None:
+    """Raise a clear error when a blocking wrapper is called inside a running event loop."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
-    coro.close()
+        return
     raise InvalidValueError(
-        "a *_sync function was called inside a running event loop; await the async version"
+        f"{what} was called inside a running event loop; await the async version"
     )
+
+
+async def _then_release(coro: Awaitable[Any], client: Client | None) -> Any:
+    try:
+        return await coro
+    finally:
+        # The loop dies with asyncio.run: close its pool now rather than leak its sockets.
+        await (client or get_default_client()).release_connections()
+
+
+def _run_sync(make: Callable[[], Awaitable[Any]], client: Client | None, what: str) -> Any:
+    ensure_no_loop(what)
+    return asyncio.run(_then_release(make(), client))
 
 
 def generate_sync(model: str, prompt: str | None = None, **kwargs: Any) -> GenerateResult:
     """Blocking `generate()` for code without an event loop."""
-    result: GenerateResult = _run_sync(generate(model, prompt, **kwargs))
+    make = functools.partial(generate, model, prompt, **kwargs)
+    result: GenerateResult = _run_sync(make, kwargs.get("client"), "generate_sync")
     return result
 
 
@@ -375,5 +390,6 @@ def generate_object_sync(
     model: str, prompt: str | None = None, *, schema: dict[str, Any], **kwargs: Any
 ) -> GenerateResult:
     """Blocking `generate_object()` for code without an event loop."""
-    result: GenerateResult = _run_sync(generate_object(model, prompt, schema=schema, **kwargs))
+    make = functools.partial(generate_object, model, prompt, schema=schema, **kwargs)
+    result: GenerateResult = _run_sync(make, kwargs.get("client"), "generate_object_sync")
     return result

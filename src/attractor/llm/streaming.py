@@ -24,6 +24,7 @@ from attractor.llm.generate import (
     GenerateResult,
     StepResult,
     continue_with,
+    ensure_no_loop,
     make_options,
     object_format,
     parse_object,
@@ -55,6 +56,11 @@ class StreamResult:
 
     def __aiter__(self) -> AsyncIterator[StreamEvent]:
         return self._events
+
+    @property
+    def options(self) -> GenerateOptions:
+        """The normalised options this stream runs with."""
+        return self._opts
 
     @property
     def steps(self) -> tuple[StepResult, ...]:
@@ -224,6 +230,7 @@ def stream_object(
 
 def stream_sync(model: str, prompt: str | None = None, **kwargs: Any) -> Iterator[StreamEvent]:
     """Blocking iteration over `stream()` events on a private event loop."""
+    ensure_no_loop("stream_sync")
     result = stream(model, prompt, **kwargs)
     events = result.__aiter__()
     loop = asyncio.new_event_loop()
@@ -235,5 +242,6 @@ def stream_sync(model: str, prompt: str | None = None, **kwargs: Any) -> Iterato
                 return
     finally:
         loop.run_until_complete(result.aclose())
+        loop.run_until_complete(result.options.the_client.release_connections())
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
