@@ -8,6 +8,7 @@ from attractor.llm import errors as e
 from attractor.llm.abort import AbortController
 from attractor.llm.client import Client
 from attractor.llm.retry import RetryPolicy
+from attractor.llm.runtime import ProviderConfig, Runtime, Secret, use_runtime
 from attractor.llm.streaming import stream, stream_object, stream_sync
 from attractor.llm.tools import Tool
 from attractor.llm.types import StreamEvent, StreamEventType
@@ -198,3 +199,15 @@ async def test_stream_result_aclose_early() -> None:
         break
     await result.aclose()
     await asyncio.sleep(0)
+
+
+async def test_stream_keeps_runtime_of_its_creator() -> None:
+    """A high-level stream created under one runtime keeps it when consumed elsewhere."""
+    client, adapter = _client(text_response("x"))
+    mine = Runtime.of("mine", {"s": ProviderConfig(api_key=Secret("k-mine"))})
+    other = Runtime.of("other", {"s": ProviderConfig(api_key=Secret("k-other"))})
+    with use_runtime(mine):
+        result = stream("m", "x", client=client)
+    with use_runtime(other):
+        await result.response()
+    assert (adapter.calls[0].runtime_id, adapter.calls[0].api_key) == ("mine", "k-mine")

@@ -10,6 +10,7 @@ is passed on and ends the stream; `response()` then raises that error.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import aclosing
 from typing import Any
@@ -35,6 +36,7 @@ from attractor.llm.generate import (
 )
 from attractor.llm.partial_json import PartialJsonError, parse_partial
 from attractor.llm.retry import retry_stream
+from attractor.llm.runtime import current_runtime
 from attractor.llm.types import Request, Response, StreamEvent, StreamEventType
 
 __all__ = ["ObjectStreamResult", "StreamResult", "stream", "stream_object", "stream_sync"]
@@ -47,7 +49,9 @@ class StreamResult:
     """Async iterator over the events of a (multi-step) streamed generation (spec §4.4)."""
 
     def __init__(self, options: GenerateOptions) -> None:
-        self._opts = options
+        # Bind the ambient runtime now: the stream may be iterated from another task (ADR 0021).
+        runtime = options.runtime or current_runtime()
+        self._opts = dataclasses.replace(options, runtime=runtime)
         self._acc = StreamAccumulator(provider=options.provider or "", model=options.model)
         self._steps: list[StepResult] = []
         self._final: Response | None = None
