@@ -20,13 +20,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
 
+from attractor.testing.fake_providers._caching import cacheable_prefixes
 from attractor.testing.fake_providers._recording import (
     RecordedRequest,
     key_digest,
     redact_headers,
     redact_query,
 )
-from attractor.testing.fake_providers._scenario import Api, Fault, RequestView, Step
+from attractor.testing.fake_providers._scenario import Api, Fault, RequestView, Step, Usage
 from attractor.testing.fake_providers._state import ServerState
 from attractor.testing.fake_providers._stream import StreamWriter, default_message, html_page
 from attractor.testing.fake_providers._validate import Validator
@@ -176,10 +177,24 @@ class FakeHandler(BaseHTTPRequestHandler):
         body = _decode(incoming.body)
         self._check_body(wire, body)
         view = wire.view(body, incoming.path_model, incoming.query)
-        step = self.server.state.take_step(view)
+        step = self._with_cache_usage(self.server.state.take_step(view), wire, body, incoming)
         prefix = _CALL_ID_PREFIX[wire.api]
         answer = resolve(step, view, incoming.ordinal, len(incoming.body), prefix)
         self._answer(wire, view, step, answer)
+
+    def _with_cache_usage(self, step: Step, wire: Wire, body: Any, incoming: _Incoming) -> Step:
+        state = self.server.state
+        given = step.usage or Usage()
+        scripted = given.cache_read_tokens or given.cache_write_tokens
+        if not state.scenario.prompt_caching or scripted or step.error is not None:
+            return step
+        scope = key_digest(incoming.key or "")
+        read, write = state.cache_lookup(wire.api, cacheable_prefixes(wire.api, body, scope))
+        input_tokens = given.input_tokens or max(1, len(incoming.body) // 4, read + write)
+        usage = msgspec.structs.replace(
+            given, input_tokens=input_tokens, cache_read_tokens=read, cache_write_tokens=write
+        )
+        return msgspec.structs.replace(step, usage=usage)
 
     def _check_body(self, wire: Wire, body: Any) -> None:
         validators = self.server.validators

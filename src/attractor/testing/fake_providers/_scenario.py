@@ -180,11 +180,14 @@ class Scenario(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         fallback: Answer used when no step matches (default: echo).
         accepted_api_keys: When set, requests carrying any other key are rejected the way
             the provider rejects an invalid key. Missing keys are always rejected.
+        prompt_caching: Simulate prompt caching: steps without scripted cache tokens report
+            cache reads (and Anthropic cache writes) from the prefixes seen before.
     """
 
     steps: tuple[Step, ...] = ()
     fallback: Step = ECHO
     accepted_api_keys: tuple[str, ...] | None = None
+    prompt_caching: bool = False
 
 
 class RequestView(msgspec.Struct, frozen=True):

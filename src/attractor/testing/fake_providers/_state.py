@@ -9,9 +9,18 @@ from __future__ import annotations
 import threading
 from collections import deque
 
+from attractor.testing.fake_providers._caching import Prefix, cache_tokens
 from attractor.testing.fake_providers._recording import RecordedRequest
-from attractor.testing.fake_providers._scenario import RequestView, Scenario, Step, select_step
+from attractor.testing.fake_providers._scenario import (
+    Api,
+    RequestView,
+    Scenario,
+    Step,
+    select_step,
+)
 
+MAX_CACHED_PREFIXES = 200_000
+"""Simulated cache entries kept; the cache is emptied when it grows past this."""
 DEFAULT_MAX_RECORDED = 100_000
 """Records kept per server; older ones are dropped so a long benchmark stays memory-bounded."""
 
@@ -25,6 +34,7 @@ class ServerState:
         self._consumed: set[int] = set()
         self._ordinal = 0
         self._records: deque[RecordedRequest] = deque(maxlen=max_recorded)
+        self._cached: set[str] = set()
 
     @property
     def scenario(self) -> Scenario:
@@ -56,12 +66,22 @@ class ServerState:
                 self._consumed.add(index)
             return step
 
+    def cache_lookup(self, api: Api, prefixes: tuple[Prefix, ...]) -> tuple[int, int]:
+        """Cache read and write tokens for a request's prefixes, then remember them."""
+        with self._lock:
+            tokens = cache_tokens(api, prefixes, self._cached)
+            if len(self._cached) + len(prefixes) > MAX_CACHED_PREFIXES:
+                self._cached.clear()
+            self._cached.update(prefix.digest for prefix in prefixes)
+            return tokens
+
     def reset(self, scenario: Scenario | None = None, *, clear_records: bool = True) -> None:
         """Restart the scenario (or play a new one) and optionally forget the records."""
         with self._lock:
             if scenario is not None:
                 self._scenario = scenario
             self._consumed.clear()
+            self._cached.clear()
             if clear_records:
                 self._records.clear()
 
