@@ -1,0 +1,101 @@
+"""Pipeline layer (pure): edge labels — accelerator keys, normalisation, and option matching.
+
+Rule: one definition of "these two labels mean the same edge" for the whole engine. Edge
+selection (spec §3.3 step 2), the wait.human handler (§4.6) and every interviewer use these
+functions, so a human, an answers file and an LLM's `preferred_label` are all matched alike.
+
+An accelerator prefix is one letter or digit written as `[K] Label`, `K) Label` or `K - Label`
+(spec §4.6), and it only counts when label text follows it. Without a prefix the key is the
+label's first character. Keys are returned upper-cased; matching on keys ignores case.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from attractor.effects import Option
+
+# One alphanumeric character (any script), then the label text; `[^\W_]` is "\w minus _".
+_PREFIXES = (
+    re.compile(r"\[([^\W_])\]\s*(\S.*)", re.DOTALL),
+    re.compile(r"([^\W_])\)\s*(\S.*)", re.DOTALL),
+    re.compile(r"([^\W_])\s+-\s+(\S.*)", re.DOTALL),
+)
+
+
+def split_accelerator(label: str) -> tuple[str, str]:
+    """Split a label into its accelerator key and the text after the prefix.
+
+    Args:
+        label: an edge label such as `"[Y] Yes, deploy"`.
+
+    Returns:
+        `(key, text)`: the key as written (empty when the label has no prefix) and the trimmed
+        label text without the prefix. `split_accelerator("Y) Yes")` is `("Y", "Yes")`;
+        `split_accelerator("Yes")` is `("", "Yes")`.
+    """
+    stripped = label.strip()
+    for pattern in _PREFIXES:
+        found = pattern.fullmatch(stripped)
+        if found:
+            return found.group(1), found.group(2).strip()
+    return "", stripped
+
+
+def accelerator_key(label: str) -> str:
+    """The shortcut key of a label (spec §4.6 table), upper-cased; `""` for an empty label.
+
+    `[K] Label`, `K) Label` and `K - Label` give `K`; any other label gives its first character.
+    """
+    key, text = split_accelerator(label)
+    return (key or text[:1]).upper()
+
+
+def strip_accelerator(label: str) -> str:
+    """The label text without its accelerator prefix, trimmed (case kept)."""
+    return split_accelerator(label)[1]
+
+
+def normalize_label(label: str) -> str:
+    """Lowercase, trim and strip the accelerator prefix (spec §3.3 step 2).
+
+    `normalize_label("  [Y] Yes, Deploy ")` is `"yes, deploy"`. Only one prefix is stripped, so
+    a label's own text is never eaten by a second pattern.
+    """
+    return strip_accelerator(label).lower()
+
+
+def match_options(text: str, options: Sequence[Option]) -> tuple[Option, ...]:
+    """The options a typed reply could mean, in option order.
+
+    Tried in turn, the first rule that matches anything wins: the option's key (any case), its
+    label after normalisation (so `"Approve"`, `"[A] Approve"` and `"approve"` are equal), then
+    a prefix of the normalised label. One result is a match; several mean the reply is
+    ambiguous; none means it matches nothing. An empty reply matches nothing.
+    """
+    wanted = text.strip()
+    if not wanted:
+        return ()
+    norm = normalize_label(wanted)
+    rules = (
+        lambda o: o.key.strip().lower() == wanted.lower(),
+        lambda o: normalize_label(o.label) == norm,
+        lambda o: bool(norm) and normalize_label(o.label).startswith(norm),
+    )
+    for rule in rules:
+        found = tuple(o for o in options if rule(o))
+        if found:
+            return found
+    return ()
+
+
+def match_option(text: str, options: Sequence[Option]) -> Option | None:
+    """The one option a reply means, or None when it matches none or several."""
+    found = match_options(text, options)
+    return found[0] if len(found) == 1 else None
+
+
+def describe_options(options: Sequence[Option]) -> str:
+    """Options as `[A] Approve, [R] Revise` for prompts and error messages."""
+    return ", ".join(f"[{o.key}] {strip_accelerator(o.label) or o.label}" for o in options)
