@@ -8,7 +8,7 @@ import pytest
 
 import attractor.llm
 
-PURE_MODULES = ["types", "errors", "wire", "accumulate", "partial_json", "translate"]
+PURE_MODULES = ["types", "content", "errors", "wire", "accumulate", "partial_json", "translate"]
 FORBIDDEN = {"httpx", "asyncio", "anyio", "subprocess", "os", "time", "random", "uuid", "socket"}
 SRC = Path(attractor.llm.__file__).parent
 
