@@ -8,9 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from attractor.llm.accumulate import StreamAccumulator
 from attractor.llm.catalog import ModelInfo
 from attractor.llm.errors import ErrorInfo
 from attractor.llm.generate import GenerateResult, StepResult
+from attractor.llm.retry import RetryPolicy, backoff_delay
 from attractor.llm.types import (
     AudioData,
     ContentKind,
@@ -36,6 +38,7 @@ from attractor.llm.types import (
     ToolResultData,
     Usage,
 )
+from attractor.testing.scripted_llm import events_from_response
 
 small = st.integers(min_value=0, max_value=10**9)
 opt_small = st.none() | small
@@ -264,3 +267,47 @@ def test_builtins_round_trip(name: str, data: st.DataObject) -> None:
     """to_builtins/convert round-trips, as the effect log stores requests and responses as JSON."""
     value = data.draw(ALL_TYPES[name])
     assert msgspec.convert(msgspec.to_builtins(value), type(value)) == value
+
+
+assistant_parts = st.one_of(
+    st.builds(ContentPart.of_text, st.text(min_size=1, max_size=20)),
+    st.builds(ContentPart.of_thinking, thinking),
+    st.builds(
+        ContentPart.of_tool_call,
+        st.builds(ToolCallData, id=st.uuids().map(str), name=text, arguments=json_obj),
+    ),
+)
+
+
+@given(
+    st.lists(assistant_parts, max_size=5),
+    finish,
+    usages,
+    st.integers(min_value=1, max_value=7),
+)
+def test_accumulated_events_rebuild_response(
+    content: list[ContentPart], reason: FinishReason, usage: Usage, chunk: int
+) -> None:
+    """Folding a response's start/delta/end events (without FINISH's copy) rebuilds it."""
+    original = Response(
+        id="r",
+        model="m",
+        provider="p",
+        message=Message(Role.ASSISTANT, tuple(content)),
+        finish_reason=reason,
+        usage=usage,
+    )
+    events = events_from_response(original, chunk_size=chunk)
+    acc = StreamAccumulator(provider="p", model="m", response_id="r")
+    for event in [*events[:-1], msgspec.structs.replace(events[-1], response=None)]:
+        acc.process(event)
+    assert acc.response() == original
+
+
+@given(st.integers(0, 30), st.floats(0.01, 5), st.floats(1.1, 4), st.floats(0, 0.999))
+def test_backoff_bounds(attempt: int, base: float, mult: float, rand: float) -> None:
+    """Backoff never exceeds max_delay * 1.5 and without jitter never decreases per attempt."""
+    policy = RetryPolicy(base_delay=base, backoff_multiplier=mult, max_delay=30.0)
+    plain = RetryPolicy(base_delay=base, backoff_multiplier=mult, max_delay=30.0, jitter=False)
+    assert 0 <= backoff_delay(policy, attempt, rand) <= 45.0
+    assert backoff_delay(plain, attempt, 0) <= backoff_delay(plain, attempt + 1, 0)
