@@ -110,3 +110,15 @@ def test_error_is_a_value_error() -> None:
 def test_control_characters_are_explained() -> None:
     """Binary junk gets a 'is this a text file?' hint."""
     assert "text file" in (_error("\x00\x01").hint or "")
+
+
+def test_unquoted_condition_is_explained() -> None:
+    """An unquoted value containing '=' says to quote it."""
+    error = _error("digraph G { a -> b [condition=outcome=success] }")
+    assert error.expected == ("an attribute name", "','", "']'")
+    assert "quote values" in (error.hint or "")
+
+
+def test_bracket_closed_by_brace_is_explained() -> None:
+    """A '}' inside an attribute list says the ']' is missing."""
+    assert "']'" in (_error("digraph G { a [x=1 }").hint or "")

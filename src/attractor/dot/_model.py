@@ -44,7 +44,8 @@ FIDELITY_MODES: frozenset[str] = frozenset(
     {"full", "truncate", "compact", "summary:low", "summary:medium", "summary:high"}
 )
 
-#: Position of one attribute: (key line, key column, value line, value column), 1-based.
+#: Position of one attribute: (key line, key column, value line, value column), 1-based;
+#: the value position is that of its first character of text (after an opening quote).
 AttrPosition = tuple[int, int, int, int]
 
 
@@ -82,7 +83,7 @@ class Origin(msgspec.Struct, frozen=True):
         return (pos[0], pos[1]) if pos else (self.line, self.column)
 
     def value_position(self, key: str) -> tuple[int, int]:
-        """(line, column) where attribute `key`'s value starts (its opening quote, if any)."""
+        """(line, column) of the first character of `key`'s value text (after any quote)."""
         pos = self.attrs.get(key)
         return (pos[2], pos[3]) if pos else (self.line, self.column)
 

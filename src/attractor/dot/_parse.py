@@ -182,7 +182,8 @@ class _ToStatements(Transformer[Token, Any]):
         if first.type == "VALUE":
             return (first.value, *_at(first))
         text = "".join(unescape(t.value[1:-1]) for t in c if t.type == "STRING")
-        return (text, *_at(first))
+        line, column = _at(first)
+        return text, line, column + 1  # the text starts after the opening quote
 
 
 _TRANSFORMER = _ToStatements()
@@ -356,6 +357,9 @@ def parse_dot(text: str, *, filename: str = "<string>") -> Graph:
 
 def _expected_words(expected: frozenset[str]) -> tuple[str, ...]:
     names = set(expected - _REJECT_ONLY)
+    if "RSQB" in names and "EQUAL" not in names:
+        # Inside [...]: LALR lookahead merging may list statement tokens too; they cannot occur.
+        return ("an attribute name", "','", "']'")
     words: list[str] = []
     if "DIGRAPH" in names:
         names.discard("GRAPH")
@@ -392,6 +396,10 @@ def _hint(
         return "a '}' is missing: every '{' needs a matching '}'"
     if "DIGRAPH" in expected and "NODE" not in expected:
         return "a pipeline file starts with 'digraph Name {'"
+    if token_type == "RBRACE" and "RSQB" in expected:
+        return "an attribute list is missing its ']'"
+    if found == "=" and "RSQB" in expected:
+        return 'quote values that contain "=", e.g. condition="outcome=success"'
     if "EQUAL" in expected:
         return "every attribute needs a value: key=value"
     if token_type == "LBRACE" and "NAME" in expected:

@@ -169,14 +169,14 @@ def exit_no_outgoing(graph: Graph) -> list[Diagnostic]:
 
 
 def _inner_position(element: Node | Edge | Graph, key: str, line: int, col: int) -> tuple[int, int]:
-    """Map (line, col) inside a quoted attribute value to a file position.
+    """Map (line, col) inside an attribute value to a file position.
 
     Exact when the value has no escapes before that point; otherwise close.
     """
     vline, vcol = element.origin.value_position(key)
     if key not in element.origin.attrs:
         return vline, vcol
-    return (vline, vcol + col) if line == 1 else (vline + line - 1, col)
+    return (vline, vcol + col - 1) if line == 1 else (vline + line - 1, col)
 
 
 @lint_rule("condition_syntax")
