@@ -55,6 +55,7 @@ class RunShell(_Request, frozen=True, tag="shell"):
     timeout_ms: int = 600_000
     env: dict[str, str] = {}
     stdin: str = ""
+    ensure_dirs: tuple[str, ...] = ()  # created (with parents) before the command starts
 
 
 class ReadFile(_Request, frozen=True, tag="read_file"):

@@ -104,6 +104,8 @@ class LiveInterpreter(TaskInterpreter):
         env = {**os.environ, **req.env}
         started = time.monotonic()
         try:
+            for directory in req.ensure_dirs:
+                Path(directory).mkdir(parents=True, exist_ok=True)
             proc = await asyncio.create_subprocess_shell(
                 req.command,
                 cwd=req.cwd or None,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from msgspec.structs import replace
+
 from attractor.dot import Edge, Graph, Node
 from attractor.effects import AskHuman, DrawRandom, HumanAnswered, effect_id, request_effect
 from attractor.effects import Sleep as SleepEffect
@@ -49,7 +51,7 @@ from attractor.pipeline.handlers import (
 )
 from attractor.pipeline.handlers.parallel import int_attr, join_satisfied
 from attractor.pipeline.model import Outcome, StageStatus
-from attractor.pipeline.reducer import child_stream, reduce_traversal
+from attractor.pipeline.reducer import CANCELLED, child_stream, reduce_traversal
 from attractor.pipeline.retry import delay_ms, policy_for
 from attractor.pipeline.state import RunState, Traversal
 
@@ -95,6 +97,8 @@ def _traversal(state: RunState, t: Traversal, registry: HandlerRegistry) -> list
             break
         for _, event in events:
             t = reduce_traversal(t, event, graph)
+            if isinstance(event, StageStarted):  # keep the run-wide execution bound exact
+                state = replace(state, executions=state.executions + 1)
         if t.phase in ("wait", "retry", "sleeping", "done"):
             break
     return emitted
@@ -340,7 +344,7 @@ def _attempt_done(
             if node.allow_partial
             else _fail(f"max retries exceeded: {outcome.failure_reason or 'stage asked to retry'}")
         )
-    events: list[Emit] = []
+    events: list[Emit] = _cancel_child(state, t)
     interview = _interview_done(t, node)
     if interview is not None:
         events.append((t.stream, interview))
@@ -355,6 +359,16 @@ def _attempt_done(
     )
     events += [(t.stream, completed), (t.stream, CheckpointSaved(node=node.id))]
     return events + _route(state, t, graph, node, outcome)
+
+
+def _cancel_child(state: RunState, t: Traversal) -> list[Emit]:
+    """A manager node that ends while its child still runs stops the child."""
+    out: list[Emit] = []
+    for name in t.children:
+        child = state.traversals.get(name)
+        if child is not None and child.kind == "child" and child.phase != "done":
+            out.append((t.stream, ChildFinished(node=t.node, stream=name, outcome=CANCELLED)))
+    return out
 
 
 def _interview_done(t: Traversal, node: Node) -> InterviewCompleted | None:

@@ -115,6 +115,7 @@ def reduce_traversal(t: Traversal, event: Event, graph: Graph | None) -> Travers
                 results=(),
                 context=ctx,
                 jitter=0.0,
+                children=(),
             )
         case EffectRequested(effect_id=eid):
             return replace(t, waiting_on=eid, phase="wait" if t.phase == "run" else t.phase)

@@ -1,7 +1,8 @@
 """Pipeline layer (pure): the tool handler (spec §4.10) with tool hooks (§9.7).
 
 Rule: the command runs as a `RunShell` effect in the run's working directory (`config.workdir`,
-where `attractor run` was started), with the stage directory, run directory and node id in
+where `attractor run` was started), with the stage directory (created before the command
+starts), run directory and node id in
 `ATTRACTOR_STAGE_DIR`, `ATTRACTOR_RUN_DIR`, `ATTRACTOR_NODE_ID`. `tool_hooks.pre` runs first (node
 attribute, else graph attribute): a non-zero exit skips the command (SKIPPED). `tool_hooks.post`
 runs after; its failure is noted, never fatal. Hooks get the tool metadata as JSON on stdin.
@@ -36,7 +37,14 @@ def _shell(inp: HandlerInput, command: str, stdin: str = "") -> Need:
     timeout = inp.node.timeout
     ms = int(timeout.total_seconds() * 1000) if timeout is not None else DEFAULT_TIMEOUT_MS
     return Need(
-        RunShell(command=command, cwd=inp.config.workdir, timeout_ms=ms, env=_env(inp), stdin=stdin)
+        RunShell(
+            command=command,
+            cwd=inp.config.workdir,
+            timeout_ms=ms,
+            env=_env(inp),
+            stdin=stdin,
+            ensure_dirs=(inp.stage_dir,),
+        )
     )
 
 
