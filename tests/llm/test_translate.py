@@ -1,6 +1,13 @@
 """Tests for the pure translation helpers shared by adapters."""
 
-from attractor.llm.translate import arguments_of, split_system, tool_call_names, tool_result_text
+from attractor.llm.translate import (
+    arguments_of,
+    estimate_tokens,
+    split_system,
+    tool_call_names,
+    tool_result_object,
+    tool_result_text,
+)
 from attractor.llm.types import ContentPart, Message, Role, ToolCallData
 
 
@@ -39,3 +46,17 @@ def test_arguments_of() -> None:
     assert arguments_of("") == {}
     assert arguments_of(None) == {}
     assert arguments_of({"b": 2}) == {"b": 2}
+
+
+def test_tool_result_object_wraps_non_objects() -> None:
+    """Strings and lists are wrapped under "result"; objects pass through."""
+    assert tool_result_object("72F") == {"result": "72F"}
+    assert tool_result_object([1]) == {"result": [1]}
+    assert tool_result_object({"t": 1}) == {"t": 1}
+
+
+def test_estimate_tokens() -> None:
+    """About four characters per token; empty text is zero."""
+    assert estimate_tokens("") == 0
+    assert estimate_tokens("abc") == 1
+    assert estimate_tokens("a" * 400) == 100

@@ -17,7 +17,14 @@ import msgspec
 from attractor.llm.types import ContentKind, Message, Role
 from attractor.llm.wire import decode_json_object
 
-__all__ = ["arguments_of", "split_system", "tool_call_names", "tool_result_text"]
+__all__ = [
+    "arguments_of",
+    "estimate_tokens",
+    "split_system",
+    "tool_call_names",
+    "tool_result_object",
+    "tool_result_text",
+]
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -66,3 +73,17 @@ def arguments_of(raw: str | dict[str, Any] | None) -> dict[str, Any] | str:
         return {}
     parsed = decode_json_object(raw)
     return parsed if parsed is not None else raw
+
+
+def tool_result_object(content: str | dict[str, Any] | list[Any]) -> dict[str, Any]:
+    """A tool result as a JSON object (Gemini's functionResponse): non-objects go under "result"."""
+    return content if isinstance(content, dict) else {"result": content}
+
+
+def estimate_tokens(text: str) -> int:
+    """A rough token count (about four characters per token, at least 1 for non-empty text).
+
+    Used where a provider reports no count, e.g. reasoning tokens from Anthropic thinking blocks
+    (spec §3.9 says those are estimated).
+    """
+    return (len(text) + 3) // 4 if text else 0
