@@ -347,8 +347,8 @@ def test_answer_naming_no_option_is_a_typed_error_with_options() -> None:
     assert (err.file, err.question_id) == ("<mapping>", "review@0.1")
     assert err.options == ("[A] Approve", "[R] Revise")
     assert str(err) == (
-        "<mapping>: question 'review@0.1': 'maybe' is not an option; choose one of "
-        "[A] Approve, [R] Revise (valid options: [A] Approve, [R] Revise)"
+        "<mapping>: question 'review@0.1': 'maybe' is not an option "
+        "(valid options: [A] Approve, [R] Revise)"
     )
 
 

@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TextIO
+from weakref import WeakKeyDictionary
 
 import msgspec
 from rich.console import Console
@@ -56,19 +57,14 @@ class AnswersFileError(InterviewerError):
     def __init__(
         self, file: str, reason: str, *, question_id: str = "", options: Sequence[str] = ()
     ) -> None:
-        self.file, self.reason, self.question_id, self.options = (
-            file,
-            reason,
-            question_id,
-            tuple(options),
-        )
+        self.file, self.reason = file, reason
+        self.question_id, self.options = question_id, tuple(options)
         where = f"{file}: question {question_id!r}" if question_id else file
         hint = f" (valid options: {', '.join(self.options)})" if self.options else ""
         super().__init__(f"{where}: {reason}{hint}")
 
 
-# ---------------------------------------------------------------------------------------------
-# Pure answer construction
+# --- Pure answer construction
 
 
 def answer_from_text(question: Question, text: str) -> Answer | None:
@@ -105,12 +101,13 @@ def timed_out_answer(question: Question) -> Answer:
     return msgspec.structs.replace(default, timed_out=True)
 
 
-def _reject_hint(question: Question, reply: str) -> str:
+def _reject_hint(question: Question, reply: str, *, list_options: bool = True) -> str:
     if question.kind == "multiple_choice" and question.options:
         found = match_options(reply, question.options)
         if len(found) > 1:
             return f"{reply!r} is ambiguous: it matches {describe_options(found)}"
-        return f"{reply!r} is not an option; choose one of {describe_options(question.options)}"
+        choose = f"; choose one of {describe_options(question.options)}" if list_options else ""
+        return f"{reply!r} is not an option{choose}"
     return f"{reply!r} is not an answer; type y or n"
 
 
@@ -125,8 +122,7 @@ def _coerce(question: Question, given: Answer | str, source: str) -> Answer:
     return answer
 
 
-# ---------------------------------------------------------------------------------------------
-# The protocol and the simple interviewers
+# --- The protocol and the simple interviewers
 
 
 class Interviewer(Protocol):
@@ -232,8 +228,7 @@ class RecordingInterviewer(_Sequential):
         self.inner.inform(message, stage)
 
 
-# ---------------------------------------------------------------------------------------------
-# Console
+# --- Console
 
 
 class _LineReader:
@@ -258,10 +253,8 @@ class _LineReader:
         """The next line (`""` at end of input), or None when `timeout_s` passes first."""
         if self._pending is None:
             self._pending = concurrent.futures.Future()
-            reader = threading.Thread(
-                target=self._read_into, args=(self._pending,), daemon=True, name="console-input"
-            )
-            reader.start()
+            args = (self._pending,)
+            threading.Thread(target=self._read_into, args=args, daemon=True).start()
         waiting = asyncio.shield(asyncio.wrap_future(self._pending))
         try:
             line = await asyncio.wait_for(waiting, timeout_s)
@@ -269,6 +262,9 @@ class _LineReader:
             return None
         self._pending = None
         return line
+
+
+_LoopLocks = WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock]
 
 
 class ConsoleInterviewer(_Sequential):
@@ -282,16 +278,12 @@ class ConsoleInterviewer(_Sequential):
     handles_timeouts: ClassVar[bool] = True
 
     def __init__(
-        self,
-        *,
-        console: Console | None = None,
-        stdin: TextIO | None = None,
-        max_attempts: int = 3,
+        self, *, console: Console | None = None, stdin: TextIO | None = None, max_attempts: int = 3
     ) -> None:
         self.console = console if console is not None else Console(stderr=True)
         self.max_attempts = max_attempts
         self._reader = _LineReader(stdin if stdin is not None else sys.stdin)
-        self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+        self._locks: _LoopLocks = WeakKeyDictionary()
 
     def _say(self, text: str, *, end: str = "\n", style: str | None = None) -> None:
         self.console.print(text, end=end, style=style, markup=False, highlight=False)
@@ -351,16 +343,18 @@ def _remaining(loop: asyncio.AbstractEventLoop, deadline: float | None) -> float
 
 
 def _prompt(question: Question) -> str:
-    if question.kind == "multiple_choice":
-        text = "Select" if question.options else ">"
-    else:
-        text = {"yes_no": "[Y/N]", "confirmation": "Confirm [Y/N]"}.get(question.kind, ">")
+    choose = "Select" if question.options else ">"
+    text = {"multiple_choice": choose, "yes_no": "[Y/N]", "confirmation": "Confirm [Y/N]"}
     default = f" (default {question.default})" if question.default else ""
-    return f"{text}{default}: "
+    return f"{text.get(question.kind, '>')}{default}: "
 
 
-# ---------------------------------------------------------------------------------------------
-# Answers file (`attractor run --answers FILE`)
+# --- Answers file (`attractor run --answers FILE`)
+
+
+def _file_error(source: str, question: Question, reason: str) -> AnswersFileError:
+    options = [describe_options([o]) for o in question.options]
+    return AnswersFileError(source, reason, question_id=question.id, options=options)
 
 
 class AnswersFile(msgspec.Struct, frozen=True):
@@ -418,13 +412,9 @@ def check_answers(answers: AnswersFile, options_by_stage: Mapping[str, Sequence[
         for reply in answers.answers.get(stage, ()):
             found = match_options(reply, options)
             if len(found) != 1:
-                question = Question(
-                    id=stage, text="", kind="multiple_choice", options=tuple(options)
-                )
-                raise AnswersFileError(
-                    answers.source, _reject_hint(question, reply), question_id=stage,
-                    options=[describe_options([o]) for o in options],
-                )  # fmt: skip
+                gate = Question(id=stage, text="", kind="multiple_choice", options=tuple(options))
+                reason = _reject_hint(gate, reply, list_options=False)
+                raise _file_error(answers.source, gate, reason)
 
 
 class AnswersFileInterviewer(_Sequential):
@@ -462,10 +452,8 @@ class AnswersFileInterviewer(_Sequential):
         reply = replies[min(used, len(replies) - 1)]
         answer = answer_from_text(question, reply)
         if answer is None:
-            raise AnswersFileError(
-                self.file.source, _reject_hint(question, reply), question_id=question.id,
-                options=[describe_options([o]) for o in question.options],
-            )  # fmt: skip
+            reason = _reject_hint(question, reply, list_options=False)
+            raise _file_error(self.file.source, question, reason)
         return answer
 
     async def _unanswered(self, question: Question) -> Answer:
@@ -475,14 +463,10 @@ class AnswersFileInterviewer(_Sequential):
         if default is not None:
             return default
         ids = f"{question.id!r} or {question.stage!r}" if question.stage else repr(question.id)
-        raise AnswersFileError(
-            self.file.source, f"no answer given; add {ids} to the file",
-            question_id=question.id, options=[describe_options([o]) for o in question.options],
-        )  # fmt: skip
+        raise _file_error(self.file.source, question, f"no answer given; add {ids} to the file")
 
 
-# ---------------------------------------------------------------------------------------------
-# Plugging into the live interpreter
+# --- Plugging into the live interpreter
 
 HumanPerformer = Callable[[AskHuman], Awaitable[HumanAnswered | EffectError]]
 
