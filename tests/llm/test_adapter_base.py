@@ -221,3 +221,17 @@ def test_missing_local_image_is_invalid_request(tmp_path: Path) -> None:
     missing = str(tmp_path / "nope.png")
     with pytest.raises(e.InvalidRequestError, match=r"nope\.png"):
         load_image_bytes(ImageData(url=missing), "p")
+
+
+async def test_slow_drip_response_hits_request_deadline() -> None:
+    """A body trickling in slower than the whole-request timeout gives RequestTimeoutError."""
+
+    async def drip(request: bytes, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 40\r\nconnection: close\r\n\r\n")
+        for _ in range(40):
+            writer.write(b" ")
+            await writer.drain()
+            await asyncio.sleep(0.05)
+
+    with pytest.raises(e.RequestTimeoutError, match=r"longer than 0\.3s"):
+        await _run(drip, lambda url, ctx: post_json(ctx, url, {}))

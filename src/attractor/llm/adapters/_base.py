@@ -11,6 +11,7 @@ failures and HTTP error statuses to the typed hierarchy of `attractor.llm.errors
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
@@ -119,15 +120,24 @@ async def post_json(
     """POST `body` as JSON and return the 2xx response; raise typed errors otherwise."""
     timeout = ctx.config.timeout
     try:
-        response = await ctx.http.post(
-            url,
-            content=_ENCODER.encode(body),
-            headers=_headers(ctx, headers or {}),
-            params=dict(params or {}),
-            timeout=_timeout(timeout, read=timeout.request),
-        )
+        # httpx's read timeout is per read; the deadline bounds the whole cycle (spec §4.7).
+        async with asyncio.timeout(timeout.request):
+            response = await ctx.http.post(
+                url,
+                content=_ENCODER.encode(body),
+                headers=_headers(ctx, headers or {}),
+                params=dict(params or {}),
+                timeout=_timeout(timeout, read=timeout.request),
+            )
     except httpx.HTTPError as exc:
         raise _transport_error(ctx, exc, streaming=False) from exc
+    except TimeoutError as exc:
+        raise RequestTimeoutError(
+            f"{ctx.provider} (runtime {ctx.runtime_id!r}): request took longer than "
+            f"{timeout.request}s",
+            provider=ctx.provider,
+            cause=exc,
+        ) from exc
     if response.status_code >= 400:
         raise error_from_http(
             ctx.provider, response.status_code, response.headers, response.content, utc_now()
