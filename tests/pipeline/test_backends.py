@@ -39,7 +39,12 @@ from attractor.pipeline.backends import (
     backend_from_spec,
     load_script,
 )
-from attractor.pipeline.interviewers import QueueInterviewer, RecordingInterviewer, as_performer
+from attractor.pipeline.interviewers import (
+    QueueInterviewer,
+    RecordingInterviewer,
+    as_performer,
+    load_answers,
+)
 from attractor.pipeline.model import (
     CodergenCall,
     CodergenReply,
@@ -310,3 +315,12 @@ def test_performers_run_under_the_driver_and_replay_without_asking(tmp_path: Pat
     assert replayed.stopped == "done"
     assert len(backend.calls) == 1
     assert len(interviewer.recordings) == 1
+
+
+def test_the_documented_file_examples_load(tmp_path: Path) -> None:
+    """The answers file and script shown in docs/interviewers.md are valid."""
+    doc = (Path(__file__).parents[2] / "docs" / "interviewers.md").read_text()
+    answers, script = (block.split("```")[0] for block in doc.split("```json\n")[1:3])
+    assert load_answers(_script_file(tmp_path, answers)).answers["deploy_gate"] == ("yes",)
+    loaded = load_script(_script_file(tmp_path, script))
+    assert set(loaded.nodes) == {"plan", "implement", "review", "deploy", "*"}
