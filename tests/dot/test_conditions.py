@@ -124,3 +124,13 @@ def test_syntax_errors_are_located_inside_the_expression(text: str, column: int,
         compile_condition(text)
     assert info.value.column == column
     assert hint in (info.value.hint or "")
+
+
+def test_outcome_may_be_an_enum() -> None:
+    """An engine status enum compares by its value."""
+    import enum
+
+    class Status(enum.Enum):
+        SUCCESS = "success"
+
+    assert compile_condition("outcome=success").evaluate(Status.SUCCESS, "", {})

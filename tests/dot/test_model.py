@@ -185,3 +185,12 @@ def test_derive_class() -> None:
     """§2.10: lowercase, spaces to hyphens, other punctuation dropped."""
     assert derive_class("Loop A") == "loop-a"
     assert derive_class("Fast Lane (beta)!") == "fast-lane-beta"
+
+
+def test_start_and_exit_lookup() -> None:
+    """start_nodes/exit_nodes find the entry and exit by shape, type or ID."""
+    from attractor.dot import exit_nodes, start_nodes
+
+    graph = parse_dot("digraph G { begin [shape=Mdiamond]\n done [type=exit]\n begin -> done }")
+    assert [n.id for n in start_nodes(graph)] == ["begin"]
+    assert [n.id for n in exit_nodes(graph)] == ["done"]

@@ -21,6 +21,7 @@ from attractor.dot._diagnostics import (
 )
 from attractor.dot._errors import ConditionSyntaxError, DotSyntaxError, StylesheetSyntaxError
 from attractor.dot._format import format_dot, graph_to_builtins
+from attractor.dot._graphs import exit_nodes, start_nodes
 from attractor.dot._model import (
     BUILTIN_HANDLER_TYPES,
     FIDELITY_MODES,
@@ -92,6 +93,7 @@ __all__ = [
     "apply_transforms",
     "compile_condition",
     "derive_class",
+    "exit_nodes",
     "expand_goal",
     "format_dot",
     "graph_to_builtins",
@@ -104,6 +106,7 @@ __all__ = [
     "parse_stylesheet",
     "prepare_pipeline",
     "resolve_key",
+    "start_nodes",
     "stringify",
     "validate",
     "validate_or_raise",

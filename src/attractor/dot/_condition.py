@@ -7,6 +7,7 @@ read-only view of the context. Missing context keys resolve to "".
 
 from __future__ import annotations
 
+import enum
 import string
 from collections.abc import Mapping
 from functools import lru_cache
@@ -31,7 +32,7 @@ class Clause(msgspec.Struct, frozen=True):
     op: Operator
     literal: str = ""
 
-    def evaluate(self, outcome: str, preferred_label: str, context: Mapping[str, Any]) -> bool:
+    def evaluate(self, outcome: Any, preferred_label: str, context: Mapping[str, Any]) -> bool:
         """Whether this clause holds."""
         value = resolve_key(self.key, outcome, preferred_label, context)
         if self.op == "=":
@@ -54,13 +55,13 @@ class Condition(msgspec.Struct, frozen=True):
     clauses: tuple[Clause, ...] = ()
 
     def evaluate(
-        self, outcome: str, preferred_label: str = "", context: Mapping[str, Any] | None = None
+        self, outcome: Any, preferred_label: str = "", context: Mapping[str, Any] | None = None
     ) -> bool:
         """Evaluate against a node's outcome.
 
         Args:
-            outcome: The outcome status as a string (`success`, `fail`, `retry`,
-                `partial_success`, …).
+            outcome: The outcome status: `success`, `fail`, `retry`, `partial_success`, …
+                (a string, or an enum whose value is that string).
             preferred_label: The outcome's preferred label ("" when none).
             context: The run context; keys may be given with or without `context.`.
 
@@ -75,7 +76,9 @@ class Condition(msgspec.Struct, frozen=True):
 
 
 def stringify(value: Any) -> str:
-    """How a context value compares: booleans as true/false, None as "", others via str()."""
+    """How a value compares: None as "", booleans as true/false, enums by value, else str()."""
+    if isinstance(value, enum.Enum):
+        value = value.value
     if value is None:
         return ""
     if isinstance(value, bool):

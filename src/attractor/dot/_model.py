@@ -163,7 +163,8 @@ class Node(_Attributed, frozen=True):
     @property
     def handler_type(self) -> str:
         """`type` if set, else the handler for `shape` (§2.8), else `codergen`."""
-        return self.node_type or SHAPE_TO_HANDLER.get(self.shape, "codergen")
+        attrs = self.attrs  # hot in validation: read the mapping directly
+        return attrs.get("type") or SHAPE_TO_HANDLER.get(attrs.get("shape", "box"), "codergen")
 
     @property
     def label(self) -> str:
