@@ -91,7 +91,7 @@ def test_validate_orphan_node_is_reported() -> None:
     """
     source = "digraph g { start [shape=Mdiamond]; done [shape=Msquare]; start -> done; lost }"
     found = [d for d in validate(parse_dot(source)) if d.node_id == "lost"]
-    assert [d.rule for d in found] == ["reachability"]
+    assert "reachability" in [d.rule for d in found]
 
 
 def test_execute_a_linear_3_node_pipeline_end_to_end() -> None:
