@@ -25,15 +25,13 @@ from attractor.pipeline.interviewers import (
     InvalidAnswerError,
     QueueInterviewer,
     RecordingInterviewer,
-    answer_from_text,
     answers_from_mapping,
     as_performer,
     ask_in_time,
     check_answers,
-    default_answer,
     load_answers,
-    timed_out_answer,
 )
+from attractor.pipeline.labels import answer_from_text, default_answer, timed_out_answer
 
 OPTIONS = (Option(key="A", label="[A] Approve"), Option(key="R", label="[R] Revise"))
 GATE = Question(

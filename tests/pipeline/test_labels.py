@@ -9,9 +9,10 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import attractor.pipeline.labels as labels_module
-from attractor.effects import Option
+from attractor.effects import Option, Question
 from attractor.pipeline.labels import (
     accelerator_key,
+    answer_from_text,
     describe_options,
     match_option,
     match_options,
@@ -144,3 +145,12 @@ def test_each_option_is_found_by_its_own_label(texts: list[str]) -> None:
         keys_clash = sum(o.key.lower() == option.label.strip().lower() for o in options)
         if not keys_clash:
             assert found == (option,)
+
+
+@given(st.text(max_size=20), st.sampled_from(["yes_no", "confirmation", "multiple_choice"]))
+def test_a_read_reply_is_always_a_valid_answer_or_none(reply: str, kind: str) -> None:
+    """Reading any reply gives yes/no, one of the option keys, or None — never anything else."""
+    question = Question(id="q", text="?", kind=kind, options=OPTIONS)  # type: ignore[arg-type]
+    answer = answer_from_text(question, reply)
+    allowed = {"yes", "no"} if kind != "multiple_choice" else {o.key for o in OPTIONS}
+    assert answer is None or answer.value in allowed

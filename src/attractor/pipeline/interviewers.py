@@ -30,10 +30,13 @@ import msgspec
 from rich.console import Console
 
 from attractor.effects import Answer, AskHuman, EffectError, HumanAnswered, Option, Question
-from attractor.pipeline.labels import describe_options, match_options
-
-_YES = frozenset({"y", "yes", "true", "1"})
-_NO = frozenset({"n", "no", "false", "0"})
+from attractor.pipeline.labels import (
+    answer_from_text,
+    default_answer,
+    describe_options,
+    explain_mismatch,
+    timed_out_answer,
+)
 
 
 class InterviewerError(ValueError):
@@ -64,60 +67,13 @@ class AnswersFileError(InterviewerError):
         super().__init__(f"{where}: {reason}{hint}")
 
 
-# --- Pure answer construction
-
-
-def answer_from_text(question: Question, text: str) -> Answer | None:
-    """Read a typed reply as an answer to `question`; None when it is not a valid answer.
-
-    Multiple choice accepts an option's key, its label, or a unique label prefix (any case);
-    yes/no and confirmation accept y/yes/n/no (also true/false, 1/0); freeform accepts anything.
-    """
-    reply = text.strip()
-    if question.kind == "multiple_choice" and question.options:
-        found = match_options(reply, question.options)
-        if len(found) != 1:
-            return None
-        return Answer(value=found[0].key, text=found[0].label)
-    if question.kind in ("yes_no", "confirmation"):
-        low = reply.lower()
-        return Answer(value="yes") if low in _YES else Answer(value="no") if low in _NO else None
-    return Answer(value=reply, text=reply)
-
-
-def default_answer(question: Question) -> Answer | None:
-    """The question's default as an answer; a default that is no option (e.g. a target node id)
-    is passed through as the raw value for the handler to resolve."""
-    if question.default is None:
-        return None
-    return answer_from_text(question, question.default) or Answer(value=question.default)
-
-
-def timed_out_answer(question: Question) -> Answer:
-    """What a timeout answers (spec §6.5): the default, marked `timed_out`, else an empty one."""
-    default = default_answer(question)
-    if default is None:
-        return Answer(value="", timed_out=True)
-    return msgspec.structs.replace(default, timed_out=True)
-
-
-def _reject_hint(question: Question, reply: str, *, list_options: bool = True) -> str:
-    if question.kind == "multiple_choice" and question.options:
-        found = match_options(reply, question.options)
-        if len(found) > 1:
-            return f"{reply!r} is ambiguous: it matches {describe_options(found)}"
-        choose = f"; choose one of {describe_options(question.options)}" if list_options else ""
-        return f"{reply!r} is not an option{choose}"
-    return f"{reply!r} is not an answer; type y or n"
-
-
 def _coerce(question: Question, given: Answer | str, source: str) -> Answer:
     if isinstance(given, Answer):
         return given
     answer = answer_from_text(question, given)
     if answer is None:
         raise InvalidAnswerError(
-            f"{source}: question {question.id!r}: {_reject_hint(question, given)}"
+            f"{source}: question {question.id!r}: {explain_mismatch(question, given)}"
         )
     return answer
 
@@ -282,7 +238,9 @@ class ConsoleInterviewer(_Sequential):
     ) -> None:
         self.console = console if console is not None else Console(stderr=True)
         self.max_attempts = max_attempts
-        self._reader = _LineReader(stdin if stdin is not None else sys.stdin)
+        stream = stdin if stdin is not None else sys.stdin
+        self._reader = _LineReader(stream)
+        self._echo = not _is_tty(stream)  # a terminal echoes typing; piped input is shown here
         self._locks: _LoopLocks = WeakKeyDictionary()
 
     def _say(self, text: str, *, end: str = "\n", style: str | None = None) -> None:
@@ -320,11 +278,13 @@ class ConsoleInterviewer(_Sequential):
                 self._say("\n(end of input: question skipped)", style="yellow")
                 return Answer(value="", skipped=True)
             reply = line.strip()
+            if self._echo:
+                self._say(reply)
             answer = default_answer(question) if not reply else None
             answer = answer or answer_from_text(question, reply)
             if answer is not None:
                 return answer
-            self._say(_reject_hint(question, reply), style="red")
+            self._say(explain_mismatch(question, reply), style="red")
         self._say(f"(no valid answer after {self.max_attempts} tries: skipped)", style="yellow")
         return Answer(value="", skipped=True)
 
@@ -336,6 +296,13 @@ class ConsoleInterviewer(_Sequential):
                 self._say(f"  {describe_options([option])}")
         if question.timeout_ms is not None:
             self._say(f"  (answer within {question.timeout_ms / 1000:g}s)", style="dim")
+
+
+def _is_tty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (OSError, ValueError):
+        return False
 
 
 def _remaining(loop: asyncio.AbstractEventLoop, deadline: float | None) -> float | None:
@@ -410,10 +377,9 @@ def check_answers(answers: AnswersFile, options_by_stage: Mapping[str, Sequence[
     """
     for stage, options in options_by_stage.items():
         for reply in answers.answers.get(stage, ()):
-            found = match_options(reply, options)
-            if len(found) != 1:
-                gate = Question(id=stage, text="", kind="multiple_choice", options=tuple(options))
-                reason = _reject_hint(gate, reply, list_options=False)
+            gate = Question(id=stage, text="", kind="multiple_choice", options=tuple(options))
+            if answer_from_text(gate, reply) is None:
+                reason = explain_mismatch(gate, reply, list_options=False)
                 raise _file_error(answers.source, gate, reason)
 
 
@@ -452,7 +418,7 @@ class AnswersFileInterviewer(_Sequential):
         reply = replies[min(used, len(replies) - 1)]
         answer = answer_from_text(question, reply)
         if answer is None:
-            reason = _reject_hint(question, reply, list_options=False)
+            reason = explain_mismatch(question, reply, list_options=False)
             raise _file_error(self.file.source, question, reason)
         return answer
 

@@ -1,4 +1,5 @@
-"""Pipeline layer (pure): edge labels — accelerator keys, normalisation, and option matching.
+"""Pipeline layer (pure): edge labels — accelerator keys, normalisation, option matching, and
+reading a reply as an `Answer`.
 
 Rule: one definition of "these two labels mean the same edge" for the whole engine. Edge
 selection (spec §3.3 step 2), the wait.human handler (§4.6) and every interviewer use these
@@ -7,6 +8,9 @@ functions, so a human, an answers file and an LLM's `preferred_label` are all ma
 An accelerator prefix is one letter or digit written as `[K] Label`, `K) Label` or `K - Label`
 (spec §4.6), and it only counts when label text follows it. Without a prefix the key is the
 label's first character. Keys are returned upper-cased; matching on keys ignores case.
+
+Answers: multiple choice answers the option key in `value` and its label in `text`; yes/no and
+confirmation answer `"yes"` or `"no"`; freeform answers the text in both.
 """
 
 from __future__ import annotations
@@ -14,7 +18,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from attractor.effects import Option
+import msgspec
+
+from attractor.effects import Answer, Option, Question
+
+_YES = frozenset({"y", "yes", "true", "1"})
+_NO = frozenset({"n", "no", "false", "0"})
 
 # One alphanumeric character (any script), then the label text; `[^\W_]` is "\w minus _".
 _PREFIXES = (
@@ -99,3 +108,48 @@ def match_option(text: str, options: Sequence[Option]) -> Option | None:
 def describe_options(options: Sequence[Option]) -> str:
     """Options as `[A] Approve, [R] Revise` for prompts and error messages."""
     return ", ".join(f"[{o.key}] {strip_accelerator(o.label) or o.label}" for o in options)
+
+
+def answer_from_text(question: Question, text: str) -> Answer | None:
+    """Read a typed reply as an answer to `question`; None when it is not a valid answer.
+
+    Multiple choice accepts an option's key, its label, or a unique label prefix (any case);
+    yes/no and confirmation accept y/yes/n/no (also true/false, 1/0); freeform accepts anything.
+    """
+    reply = text.strip()
+    if question.kind == "multiple_choice" and question.options:
+        found = match_options(reply, question.options)
+        if len(found) != 1:
+            return None
+        return Answer(value=found[0].key, text=found[0].label)
+    if question.kind in ("yes_no", "confirmation"):
+        low = reply.lower()
+        return Answer(value="yes") if low in _YES else Answer(value="no") if low in _NO else None
+    return Answer(value=reply, text=reply)
+
+
+def default_answer(question: Question) -> Answer | None:
+    """The question's default as an answer; a default that is no option (e.g. a target node id)
+    is passed through as the raw value for the handler to resolve."""
+    if question.default is None:
+        return None
+    return answer_from_text(question, question.default) or Answer(value=question.default)
+
+
+def timed_out_answer(question: Question) -> Answer:
+    """What a timeout answers (spec §6.5): the default, marked `timed_out`, else an empty one."""
+    default = default_answer(question)
+    if default is None:
+        return Answer(value="", timed_out=True)
+    return msgspec.structs.replace(default, timed_out=True)
+
+
+def explain_mismatch(question: Question, reply: str, *, list_options: bool = True) -> str:
+    """Why `reply` is not an answer to `question`, for prompts and error messages."""
+    if question.kind == "multiple_choice" and question.options:
+        found = match_options(reply, question.options)
+        if len(found) > 1:
+            return f"{reply!r} is ambiguous: it matches {describe_options(found)}"
+        choose = f"; choose one of {describe_options(question.options)}" if list_options else ""
+        return f"{reply!r} is not an option{choose}"
+    return f"{reply!r} is not an answer; type y or n"
