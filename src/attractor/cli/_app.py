@@ -35,6 +35,7 @@ def _register() -> None:
     import attractor.cli._fake_llm  # noqa: F401
     from attractor.cli import _dot  # noqa: F401
     from attractor.cli import _log  # noqa: F401
+    from attractor.cli import _run  # noqa: F401
 
 
 def main() -> None:

@@ -1,0 +1,407 @@
+"""CLI: `attractor run|resume|status|replay|fork|project` — pipeline runs on the command line.
+
+Exit codes: 0 the run succeeded (replay: byte-identical), 1 the pipeline failed (replay: a
+divergence), 2 invalid input (bad DOT, invalid graph, missing file, bad answers/script file,
+not a run directory, corrupt log). Every command that runs a pipeline prints the run directory
+and keeps its projections current (`attractor.pipeline.projector`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+import msgspec
+import typer
+
+from attractor.cli._app import app
+from attractor.cli._dot import render_diagnostic
+from attractor.cli._events import load_event_types
+from attractor.cli._live import Mode, PausingInterviewer, RunView
+from attractor.cli._output import err_console, fail, out_console
+from attractor.dot import DotSyntaxError, parse_dot
+from attractor.effects import NonDeterminismError
+from attractor.effects.driver import StalledError
+from attractor.events import Entry, LogError, read_log
+from attractor.pipeline.backends import BackendSpecError, ScriptFileError, backend_from_spec
+from attractor.pipeline.interviewers import AnswersFileError, Interviewer
+from attractor.pipeline.machine import NotARunLogError
+from attractor.pipeline.projector import Projector, rebuild
+from attractor.pipeline.reducer import reduce
+from attractor.pipeline.run import (
+    RunError,
+    RunOptions,
+    RunResult,
+    fork_run,
+    interviewer_for,
+    replay_run,
+    resume_run,
+    run_log,
+    start_run,
+)
+from attractor.pipeline.state import RunState
+from attractor.pipeline.status import RunSummary, summarize
+
+_JSON = typer.Option(False, "--json", help="Print the final summary as JSON.")
+_QUIET = typer.Option(False, "--quiet", "-q", help="Print only the final line.")
+
+
+def _mode(quiet: bool, as_json: bool) -> Mode:
+    if as_json:
+        return "json"
+    if quiet:
+        return "quiet"
+    return "live" if out_console.is_terminal else "plain"
+
+
+def _syntax_text(path: Path) -> str:
+    """The rendered syntax error of a DOT file, or "" when it parses (or cannot be read)."""
+    try:
+        parse_dot(path.read_text(encoding="utf-8"), filename=str(path))
+    except DotSyntaxError as err:
+        return err.render()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return ""
+
+
+def _run_error(exc: RunError, dot: Path | None) -> NoReturn:
+    if exc.diagnostics and dot is not None:
+        lines = dot.read_text(encoding="utf-8").splitlines()
+        for diag in exc.diagnostics:
+            typer.echo(render_diagnostic(diag, lines), err=True)
+    elif dot is not None and dot.is_file():
+        text = _syntax_text(dot)
+        if text:
+            typer.echo(text, err=True)
+            raise typer.Exit(2)
+    fail(str(exc), hint=exc.hint, code=2)
+
+
+@contextmanager
+def _input_errors(dot: Path | None = None) -> Iterator[None]:
+    """Turn every invalid-input error into a clear message and exit code 2."""
+    try:
+        yield
+    except RunError as exc:
+        _run_error(exc, dot)
+    except (AnswersFileError, ScriptFileError, BackendSpecError, NotARunLogError) as exc:
+        fail(str(exc), code=2)
+    except LogError as exc:
+        fail(str(exc), hint="the log was not changed", code=2)
+    except StalledError as exc:
+        fail(
+            f"the engine stalled: {exc}",
+            hint="this is an engine bug; the log is intact and `attractor resume` continues it",
+            code=1,
+        )
+
+
+def _fold(entries: list[Entry]) -> RunState:
+    state = RunState()
+    for entry in entries:
+        state = reduce(state, entry)
+    return state
+
+
+def _summary(run_dir: Path) -> RunSummary:
+    entries = list(read_log(run_log(run_dir)))
+    return summarize(_fold(entries), entries)
+
+
+def _final(run_dir: Path, mode: Mode, elapsed: str = "") -> NoReturn:
+    """Print how the run ended (one line, or JSON) and exit 0 or 1."""
+    summary = _summary(run_dir)
+    if mode == "json":
+        data = {**msgspec.to_builtins(summary), "run_dir": str(run_dir)}
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        retries = sum(summary.retries.values())
+        why = f" ({summary.failure_reason})" if summary.failure_reason else ""
+        colour = "green" if summary.status == "succeeded" else "red"
+        out_console.print(
+            f"[bold {colour}]{summary.status}[/]{why}: {summary.name} - "
+            f"{len(summary.completed_nodes)} stage(s), {retries} retry(ies){elapsed}; "
+            f"run directory: {run_dir}",
+            highlight=False,
+        )
+    raise typer.Exit(0 if summary.status in ("succeeded", "restarted") else 1)
+
+
+def _drive(view: RunView, coro: Any, projector: Projector | _ForkProjector) -> RunResult:
+    view.start()
+    try:
+        result: RunResult = asyncio.run(coro)
+    except KeyboardInterrupt:
+        view.stop()
+        where = projector.run_dir or "the run directory"
+        fail("interrupted", hint=f"continue with `attractor resume {where}`", code=130)
+    finally:
+        view.stop()
+    return result
+
+
+def _session(mode: Mode, projector: Projector) -> RunView:
+    return RunView(mode, lambda: projector.state, out_console)
+
+
+@app.command("run")
+def run_command(
+    file: Path = typer.Argument(..., help="The pipeline (.dot)."),
+    backend: str = typer.Option("simulate", "--backend", help="simulate | scripted:FILE"),
+    logs_root: Path = typer.Option(Path("runs"), "--logs-root", help="Where run dirs go."),
+    auto_approve: bool = typer.Option(False, "--auto-approve", help="Approve every human gate."),
+    answers: Path | None = typer.Option(None, "--answers", help="Answers file for human gates."),
+    quiet: bool = _QUIET,
+    as_json: bool = _JSON,
+    no_fsync: bool = typer.Option(False, "--no-fsync", help="Skip fsync on appends (faster)."),
+) -> None:
+    """Run a pipeline to the end: exit 0 success, 1 pipeline failure, 2 invalid input."""
+    load_event_types()
+    options = RunOptions(
+        backend=backend,
+        logs_root=str(logs_root),
+        auto_approve=auto_approve,
+        answers=str(answers) if answers else "",
+        fsync=not no_fsync,
+    )
+    mode = _mode(quiet, as_json)
+    projector = Projector()
+    view = _session(mode, projector)
+    with _input_errors(file):
+        if not file.is_file():
+            raise RunError(f"{file}: no such file", hint="pass a .dot pipeline file")
+        chosen = backend_from_spec(backend)
+        asker: Interviewer = PausingInterviewer(interviewer_for(options), view)
+        result = _drive(
+            view,
+            start_run(
+                file, options, observers=[projector, view], interviewer=asker, backend=chosen
+            ),
+            projector,
+        )
+    _final(result.run_dir, mode)
+
+
+@app.command("resume")
+def resume_command(
+    run_dir: Path = typer.Argument(..., help="A run directory (holding events.jsonl)."),
+    auto_approve: bool = typer.Option(False, "--auto-approve", help="Approve every human gate."),
+    answers: Path | None = typer.Option(None, "--answers", help="Answers file for human gates."),
+    quiet: bool = _QUIET,
+    as_json: bool = _JSON,
+) -> None:
+    """Continue a run from its log; completed effects are never repeated."""
+    load_event_types()
+    mode = _mode(quiet, as_json)
+    with _input_errors():
+        run_log(run_dir)
+        projector = Projector(run_dir)
+        view = _session(mode, projector)
+        started = projector.state.started
+        options = RunOptions(
+            auto_approve=auto_approve or bool(started and started.config.auto_approve),
+            answers=str(answers) if answers else "",
+        )
+        asker: Interviewer = PausingInterviewer(interviewer_for(options), view)
+        _drive(view, resume_run(run_dir, observers=[projector, view], interviewer=asker), projector)
+    _final(run_dir, mode)
+
+
+@app.command("status")
+def status_command(
+    run_dir: Path = typer.Argument(..., help="A run directory (or its events.jsonl)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Show where a run stands: status, current node(s), retries, pending questions."""
+    load_event_types()
+    with _input_errors():
+        summary = _summary(run_dir)
+    if as_json:
+        typer.echo(json.dumps(msgspec.to_builtins(summary), indent=2))
+        return
+    for line in _status_lines(summary):
+        out_console.print(line, highlight=False, markup=False)
+
+
+def _status_lines(s: RunSummary) -> list[str]:
+    lines = [
+        f"run      {s.run_id}  ({s.name})",
+        f"status   {s.status}" + (f": {s.failure_reason}" if s.failure_reason else ""),
+        f"started  {s.started_at}" + (f"   finished {s.finished_at}" if s.finished_at else ""),
+        f"events   {s.event_count} (last seq {s.last_seq})",
+        f"done     {', '.join(s.completed_nodes) or '-'}",
+    ]
+    if s.current:
+        lines.append("current  " + ", ".join(f"{n} [{st}]" for st, n in s.current.items()))
+    if s.retries:
+        lines.append("retries  " + ", ".join(f"{n}={c}" for n, c in s.retries.items()))
+    for q in s.pending_questions:
+        lines.append(f"waiting  {q.id}: {q.text}")
+    if s.forked_from:
+        lines.append(f"forked   from {s.forked_from}")
+    return lines
+
+
+@app.command("replay")
+def replay_command(
+    source: Path = typer.Argument(..., help="A run directory or its events.jsonl."),
+    until: int | None = typer.Option(None, "--until", min=1, help="Stop after this seq."),
+    pipeline: Path | None = typer.Option(None, "--pipeline", help="Replay against this DOT."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Re-run a recorded run without touching the world: exit 0 identical, 1 divergence."""
+    load_event_types()
+    seen: list[Entry] = []
+    with _input_errors(pipeline):
+        try:
+            result = asyncio.run(
+                replay_run(source, until=until, pipeline=pipeline, observers=[seen.append])
+            )
+        except NonDeterminismError as exc:
+            _diverged(exc, len(seen), as_json)
+    ended_early = result.stopped == "recording-ended"
+    recorded = _recorded(source, until)
+    # The replay checks every recorded line it consumes; when the recording ends inside a
+    # decision batch the last lines are checked but not observed, so count and fold the log.
+    checked = recorded if ended_early else seen
+    summary = summarize(_fold(checked), checked)
+    if as_json:
+        data = {
+            "identical": True,
+            "events": len(checked),
+            "ended_early": ended_early,
+            "summary": msgspec.to_builtins(summary),
+        }
+        typer.echo(json.dumps(data, indent=2))
+        return
+    tail = (
+        "the recording ends before the run finished (an incomplete run, or --until)"
+        if ended_early
+        else f"the run finished: {summary.status}"
+    )
+    out_console.print(
+        f"[green]identical[/]: {len(checked)} event(s) reproduced byte for byte; {tail}",
+        highlight=False,
+    )
+    if ended_early:
+        for line in _status_lines(summary):
+            out_console.print(line, highlight=False, markup=False)
+
+
+def _recorded(source: Path, until: int | None) -> list[Entry]:
+    entries = list(read_log(run_log(source)))
+    return entries[:until] if until is not None else entries
+
+
+def _diverged(exc: NonDeterminismError, count: int, as_json: bool) -> NoReturn:
+    if as_json:
+        data = {
+            "identical": False,
+            "events": count,
+            "divergence": {
+                "seq": exc.seq,
+                "stream": exc.stream,
+                "expected": exc.expected,
+                "actual": exc.actual,
+            },
+        }
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        err_console.print(f"{count} event(s) reproduced, then:", highlight=False)
+        typer.echo(exc.render(), err=True)
+    raise typer.Exit(1)
+
+
+class _ForkProjector:
+    """Projects a fork: the new run directory is known only once fork_run has made it."""
+
+    def __init__(self, root: Path, source_run: str, at: int) -> None:
+        self.root, self.source_run, self.at = root, source_run, at
+        self.before = set(root.iterdir()) if root.is_dir() else set()
+        self.inner: Projector | None = None
+        self._blank = Projector()
+
+    @property
+    def state(self) -> RunState:
+        """The fork's state once bound."""
+        return (self.inner or self._blank).state
+
+    @property
+    def run_dir(self) -> Path | None:
+        """The fork's run directory once bound."""
+        return self.inner.run_dir if self.inner else None
+
+    def __call__(self, entry: Entry) -> None:
+        """Bind on the first entry (the log on disk already holds it), then project."""
+        if self.inner is None:
+            found = self._find()
+            if found is None:
+                return
+            self.inner = Projector(found)
+        self.inner(entry)
+
+    def _find(self) -> Path | None:
+        for path in sorted(set(self.root.iterdir()) - self.before):
+            log = path / "events.jsonl"
+            if log.is_file():
+                return path
+        return None
+
+
+@app.command("fork")
+def fork_command(
+    run_dir: Path = typer.Argument(..., help="The run to fork."),
+    at: int = typer.Option(..., "--at", help="Keep events 1..SEQ, then continue live."),
+    logs_root: Path | None = typer.Option(None, "--logs-root", help="Where the new run goes."),
+    auto_approve: bool = typer.Option(False, "--auto-approve", help="Approve every human gate."),
+    quiet: bool = _QUIET,
+    as_json: bool = _JSON,
+) -> None:
+    """Start a new run that shares the first SEQ events of RUN_DIR and continues live."""
+    load_event_types()
+    mode = _mode(quiet, as_json)
+    with _input_errors():
+        log = run_log(run_dir)
+        first = next(iter(read_log(log)), None)
+        source = first.event if first is not None else None
+        root = logs_root or _default_root(log, source)
+        root.mkdir(parents=True, exist_ok=True)
+        projector = _ForkProjector(root, getattr(source, "run_id", ""), at)
+        view = RunView(mode, lambda: projector.state, out_console)
+        options = RunOptions(auto_approve=auto_approve or _auto(source))
+        asker: Interviewer = PausingInterviewer(interviewer_for(options), view)
+        result = _drive(
+            view,
+            fork_run(run_dir, at, logs_root=root, observers=[projector, view], interviewer=asker),
+            projector,
+        )
+        rebuild(result.run_dir)
+    _final(result.run_dir, mode)
+
+
+def _default_root(log: Path, started: object) -> Path:
+    config = getattr(started, "config", None)
+    root = getattr(config, "logs_root", "")
+    return Path(root) if root else log.parent.parent
+
+
+def _auto(started: object) -> bool:
+    config = getattr(started, "config", None)
+    return bool(getattr(config, "auto_approve", False))
+
+
+@app.command("project")
+def project_command(
+    run_dir: Path = typer.Argument(..., help="A run directory."),
+) -> None:
+    """Rebuild every projection (checkpoint, manifest, stage files) from the run's log."""
+    load_event_types()
+    with _input_errors():
+        run_log(run_dir)
+        files = rebuild(run_dir)
+    out_console.print(f"rebuilt {len(files)} file(s) in {run_dir} from its log", highlight=False)
