@@ -324,3 +324,13 @@ def test_the_documented_file_examples_load(tmp_path: Path) -> None:
     assert load_answers(_script_file(tmp_path, answers)).answers["deploy_gate"] == ("yes",)
     loaded = load_script(_script_file(tmp_path, script))
     assert set(loaded.nodes) == {"plan", "implement", "review", "deploy", "*"}
+
+
+def test_write_status_without_a_stage_dir_fails_the_stage(tmp_path: Path) -> None:
+    """A status file cannot be written without a stage dir: the node FAILs and says why."""
+    script = {"gate": {"write_status": True, "outcome": {"outcome": "success"}}}
+    perform = as_call_performer(ScriptedBackend(_script_file(tmp_path, script)))
+    reply = msgspec.convert(_run(perform(msgspec.to_builtins(_call("gate")))), CodergenReply)
+    assert reply.outcome is not None
+    assert reply.outcome.status is StageStatus.FAIL
+    assert "write_status needs the call's stage_dir" in reply.outcome.failure_reason
