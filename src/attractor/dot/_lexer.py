@@ -1,9 +1,10 @@
 """DOT language layer (pure): a hand-tuned lexer for `dot.lark`, plugged into lark's LALR parser.
 
-Rule: it produces exactly the terminals `dot.lark` declares, with the same context rule as
-lark's contextual lexer would apply — right after '=' a value is lexed (VALUE, STRING or
-'<'); elsewhere names, numbers, strings and punctuation, with keywords recognised only
-outside '[...]'. It exists for speed: one master regex per mode and incremental line
+Rule: it produces exactly the terminals `dot.lark` declares, with the context rule of lark's
+contextual lexer — right after '=' a value is lexed (VALUE, STRING or '<'); elsewhere names,
+numbers, strings and punctuation. One deliberate difference: outside '[...]' the keywords
+(`node`, `edge`, `graph`, …) are always keywords, as in Graphviz, so they can never become
+node IDs (which `format_dot` could not print back). It exists for speed: one master regex per mode and incremental line
 counting lex a 270 KB pipeline several times faster than the generic lexer (bench/).
 """
 

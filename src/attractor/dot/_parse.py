@@ -31,6 +31,7 @@ MAX_SUBGRAPH_DEPTH = 100
 Attr = tuple[str, str, AttrPosition]
 # An attribute block: its attributes and the positions of attributes missing a comma.
 Block = tuple[list[Attr], list[tuple[int, int]]]
+_KEYWORD_TOKENS = frozenset({"STRICT", "DIGRAPH", "GRAPH", "NODE", "EDGE", "SUBGRAPH"})
 _REJECT_ONLY = frozenset({"NUMBER", "UNDIRECTED", "HTML_OPEN", "COLON", "STRICT", "PLUS"})
 
 
@@ -366,6 +367,9 @@ def _expected_words(expected: frozenset[str]) -> tuple[str, ...]:
     if {"NAME", "RBRACE"} <= names:
         names -= {"NAME", "NODE", "EDGE", "GRAPH", "SUBGRAPH", "SEMI", "STRING"}
         words.append("a statement (node, edge, attribute or subgraph)")
+    if "NAME" in names and "NUMBER" in expected:  # an edge endpoint or a graph name
+        names -= {"NAME", "STRING"}
+        words.append("a node ID" if "LBRACE" not in names else "a name")
     if "RSQB" in names and "NAME" in names:
         names -= {"NAME", "STRING", "SEMI"}
         words.append("an attribute name")
@@ -388,6 +392,8 @@ def _hint(
         return "this string is never closed: add the missing '\"'"
     if token_type is None and len(found) == 1 and ord(found) < 32:
         return "a control character: is this a text file?"
+    if token_type in _KEYWORD_TOKENS and "NAME" in expected:
+        return f"'{found}' is a reserved word; it cannot be a node ID or graph name"
     if found == "/" and rest.startswith("/*"):
         return "this comment is never closed: add '*/'"
     if token_type == "$END" and "RSQB" in expected and rest == "" and _unclosed(text, "[", "]"):
