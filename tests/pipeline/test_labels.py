@@ -154,3 +154,13 @@ def test_a_read_reply_is_always_a_valid_answer_or_none(reply: str, kind: str) ->
     answer = answer_from_text(question, reply)
     allowed = {"yes", "no"} if kind != "multiple_choice" else {o.key for o in OPTIONS}
     assert answer is None or answer.value in allowed
+
+
+def test_options_sharing_a_key_are_answered_by_label() -> None:
+    """When two options share a key, the answer names the chosen one by its label."""
+    shared = (Option(key="A", label="Approve"), Option(key="A", label="Abort"))
+    question = Question(id="q", text="?", kind="multiple_choice", options=shared)
+    answer = answer_from_text(question, "abort")
+    assert answer is not None
+    assert (answer.value, answer.text) == ("Abort", "Abort")
+    assert answer_from_text(question, "a") is None

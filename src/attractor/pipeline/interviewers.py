@@ -7,7 +7,8 @@ turns an interviewer's typed error into an `EffectError`, so every answer — or
 one — is a recorded event and replay never asks a human again.
 
 Answer conventions (all interviewers): yes/no and confirmation questions answer `"yes"` or
-`"no"`; multiple choice answers the option key in `value` and its label in `text`; freeform
+`"no"`; multiple choice answers the option key in `value` (the label if two options share the
+key) and its label in `text`; freeform
 answers the text in both. `skipped` means nobody will answer; `timed_out` means nobody answered
 in time, and `value` then holds the question's default (or `""` without one).
 """
@@ -32,6 +33,7 @@ from rich.console import Console
 from attractor.effects import Answer, AskHuman, EffectError, HumanAnswered, Option, Question
 from attractor.pipeline.labels import (
     answer_from_text,
+    choice_answer,
     default_answer,
     describe_options,
     explain_mismatch,
@@ -120,8 +122,7 @@ class AutoApproveInterviewer(_Sequential):
         if question.kind in ("yes_no", "confirmation"):
             return Answer(value="yes")
         if question.kind == "multiple_choice" and question.options:
-            first = question.options[0]
-            return Answer(value=first.key, text=first.label)
+            return choice_answer(question.options[0], question.options)
         return Answer(value="auto-approved", text="auto-approved")
 
 

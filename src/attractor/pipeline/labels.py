@@ -9,7 +9,8 @@ An accelerator prefix is one letter or digit written as `[K] Label`, `K) Label` 
 (spec §4.6), and it only counts when label text follows it. Without a prefix the key is the
 label's first character. Keys are returned upper-cased; matching on keys ignores case.
 
-Answers: multiple choice answers the option key in `value` and its label in `text`; yes/no and
+Answers: multiple choice answers the option key in `value` (the label when two options share
+a key) and its label in `text`; yes/no and
 confirmation answer `"yes"` or `"no"`; freeform answers the text in both.
 """
 
@@ -119,13 +120,18 @@ def answer_from_text(question: Question, text: str) -> Answer | None:
     reply = text.strip()
     if question.kind == "multiple_choice" and question.options:
         found = match_options(reply, question.options)
-        if len(found) != 1:
-            return None
-        return Answer(value=found[0].key, text=found[0].label)
+        return choice_answer(found[0], question.options) if len(found) == 1 else None
     if question.kind in ("yes_no", "confirmation"):
         low = reply.lower()
         return Answer(value="yes") if low in _YES else Answer(value="no") if low in _NO else None
     return Answer(value=reply, text=reply)
+
+
+def choice_answer(option: Option, options: Sequence[Option]) -> Answer:
+    """The answer selecting `option`: its key, or its label when another option shares the key
+    (`Approve` and `Abort` are both `A`), so the answer always names exactly one option."""
+    shared = sum(o.key.lower() == option.key.lower() for o in options) > 1
+    return Answer(value=option.label if shared else option.key, text=option.label)
 
 
 def default_answer(question: Question) -> Answer | None:
