@@ -4,8 +4,9 @@ Rule: it produces exactly the terminals `dot.lark` declares, with the context ru
 contextual lexer — right after '=' a value is lexed (VALUE, STRING or '<'); elsewhere names,
 numbers, strings and punctuation. One deliberate difference: outside '[...]' the keywords
 (`node`, `edge`, `graph`, …) are always keywords, as in Graphviz, so they can never become
-node IDs (which `format_dot` could not print back). It exists for speed: one master regex per mode and incremental line
-counting lex a 270 KB pipeline several times faster than the generic lexer (bench/).
+node IDs (which `format_dot` could not print back). It exists for speed: one master regex
+per mode and incremental line counting lex a 270 KB pipeline several times faster than the
+generic lexer (bench/).
 """
 
 from __future__ import annotations
