@@ -18,7 +18,7 @@ CLOCK_CALLS = {("datetime", "now"), ("datetime", "utcnow"), ("date", "today")}
 
 SRC = Path(attractor.__file__).parent
 # Whole packages that are pure, and single pure modules inside shell packages.
-PURE_PACKAGES = ["dot"]
+PURE_PACKAGES = ["dot", "pipeline/handlers"]
 PURE_MODULES = [
     "events/_event.py",
     "events/_codec.py",
@@ -27,6 +27,17 @@ PURE_MODULES = [
     "events/store.py",
     "effects/_types.py",
     "testing/machines.py",
+    "pipeline/events.py",
+    "pipeline/model.py",
+    "pipeline/state.py",
+    "pipeline/graphs.py",
+    "pipeline/edges.py",
+    "pipeline/retry.py",
+    "pipeline/fidelity.py",
+    "pipeline/labels.py",
+    "pipeline/reducer.py",
+    "pipeline/decider.py",
+    "pipeline/machine.py",
 ]
 
 

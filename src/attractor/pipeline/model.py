@@ -86,6 +86,7 @@ class RunConfig(msgspec.Struct, frozen=True):
     backend: str = "simulate"
     max_node_executions: int = 10_000
     auto_approve: bool = False
+    answers: str = ""  # the answers file (absolute path), so a resume answers the same way
     logs_root: str = ""
     extra: dict[str, str] = {}
 

@@ -155,9 +155,10 @@ async def start_run(
         config = RunConfig(
             run_dir=str(run_dir),
             workdir=os.getcwd(),
-            backend=options.backend,
+            backend=_absolute_backend(options.backend),
             max_node_executions=options.max_node_executions,
             auto_approve=options.auto_approve,
+            answers=str(Path(options.answers).resolve()) if options.answers else "",
             logs_root=str(Path(options.logs_root).resolve()),
         )
         started = RunStarted(
@@ -199,6 +200,24 @@ async def _drive(
             machine, log, _interpreter(log, backend, interviewer), observe=observe
         )
     return RunResult(run_dir=log_path.parent, state=outcome.state, stopped=outcome.stopped)
+
+
+def _absolute_backend(spec: str) -> str:
+    """`scripted:FILE` with FILE made absolute, so a resume from elsewhere finds it."""
+    name, sep, arg = spec.partition(":")
+    return f"{name}{sep}{Path(arg).resolve()}" if name == "scripted" and arg else spec
+
+
+def _recorded_options(started: RunStarted) -> RunOptions:
+    """The options a run was started with, as its `run.started` recorded them."""
+    c = started.config
+    return RunOptions(
+        backend=c.backend,
+        auto_approve=c.auto_approve,
+        answers=c.answers,
+        logs_root=c.logs_root or "runs",
+        max_node_executions=c.max_node_executions,
+    )
 
 
 def run_log(run_dir: str | Path) -> Path:
