@@ -13,9 +13,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from attractor.llm.client import Client, Middleware, NextComplete, NextStream
-from attractor.llm.runtime import CallContext, ProviderConfig, Runtime, Secret, use_runtime
-from attractor.llm.types import Message, Request, Response, StreamEvent
+from attractor.llm.runtime import CallContext, ProviderConfig, Runtime, Secret
+from attractor.llm.types import Request, Response, StreamEvent
 from attractor.testing.scripted_llm import ScriptedAdapter, text_response
+from tests.llm.guardrail import drive_runtimes
 
 pytestmark = pytest.mark.anyio
 
@@ -64,28 +65,6 @@ def _expected(rt: Runtime, provider: str) -> str:
     return f"{rt.id}|{config.api_key.reveal()}|{config.base_url}"
 
 
-async def _one(client: Client, rt: Runtime, i: int) -> tuple[Runtime, str, str]:
-    provider = PROVIDERS[i % 2]
-    req = Request(model="m", messages=(Message.user(f"call {i}"),), provider=provider)
-    ambient = i % 3 == 0
-    if i % 4 < 2:
-        if ambient:
-            with use_runtime(rt):
-                response = await client.complete(req)
-        else:
-            response = await client.complete(req, runtime=rt)
-    else:
-        if ambient:
-            with use_runtime(rt):
-                events = client.stream(req)
-        else:
-            events = client.stream(req, runtime=rt)
-        final = [ev async for ev in events][-1]
-        assert final.response is not None
-        response = final.response
-    return rt, provider, response.text
-
-
 async def test_runtimes_never_leak_into_each_other() -> None:
     """1,200 concurrent calls over 10 runtimes: each request carries only its runtime's settings."""
     await _check(RUNTIMES, CALLS)
@@ -101,11 +80,10 @@ async def _check(n_runtimes: int, n_calls: int) -> None:
     adapters = {p: ScriptedAdapter(name=p, responder=_echo, chunk_size=7) for p in PROVIDERS}
     client = Client(adapters, default_provider="alpha", middleware=[_Yielding(), _Yielding()])
     runtimes = [_runtime(n) for n in range(n_runtimes)]
-    jobs = [_one(client, runtimes[i % n_runtimes], i) for i in range(n_calls)]
-    results = await asyncio.gather(*jobs)
+    outcomes = await drive_runtimes(client, runtimes, PROVIDERS, n_calls)
 
-    for rt, provider, text in results:
-        assert text == _expected(rt, provider)
+    for outcome in outcomes:
+        assert outcome.response.text == _expected(outcome.runtime, outcome.provider)
     by_id = {rt.id: rt for rt in runtimes}
     seen = 0
     for provider, adapter in adapters.items():

@@ -112,8 +112,9 @@ class StreamResult:
         opts = self._opts
         deadline = Deadline(opts.timeout)
         conversation = list(opts.messages)
+        provider = opts.provider or opts.the_client.default_provider or ""
         for round_num in range(opts.max_tool_rounds + 1):
-            self._acc = StreamAccumulator(provider=opts.provider or "", model=opts.model)
+            self._acc = StreamAccumulator(provider=provider, model=opts.model)
             finish: StreamEvent | None = None
             async for event in self._step(opts.request(conversation), deadline):
                 if event.type == _ET.FINISH:
