@@ -57,6 +57,35 @@ def graphs(draw: st.DrawFn) -> Graph:
     return Graph(name, draw(attrs), nodes, edges)
 
 
+KNOWN_KEYS = [
+    "shape", "type", "label", "prompt", "max_retries", "goal_gate", "retry_target",
+    "fallback_retry_target", "fidelity", "thread_id", "class", "timeout", "llm_model",
+    "reasoning_effort", "auto_status", "allow_partial", "condition", "weight", "loop_restart",
+    "goal", "model_stylesheet", "default_max_retries", "default_fidelity",
+]  # fmt: skip
+shapes = st.sampled_from(["Mdiamond", "Msquare", "box", "hexagon", "diamond", "house", "x"])
+known_values = st.one_of(values, shapes, st.sampled_from(["start", "exit", "outcome=success"]))
+known_attrs = st.dictionaries(st.sampled_from(KNOWN_KEYS), known_values, max_size=5)
+
+
+@st.composite
+def pipelines(draw: st.DrawFn) -> Graph:
+    """Graphs whose attributes are the spec's, with arbitrary (often malformed) values."""
+    ids = draw(st.lists(identifiers, min_size=1, max_size=6, unique=True))
+    nodes = {i: Node(i, draw(known_attrs)) for i in ids}
+    pairs = st.tuples(st.sampled_from(ids), st.sampled_from(ids), known_attrs)
+    edges = tuple(Edge(s, t, a) for s, t, a in draw(st.lists(pairs, max_size=8)))
+    return Graph("P", draw(known_attrs), nodes, edges)
+
+
+@given(pipelines())
+def test_transforms_and_validation_never_raise(graph: Graph) -> None:
+    """Any graph, however malformed its values, transforms and validates without raising."""
+    for diagnostic in validate(apply_transforms(graph)):
+        assert diagnostic.rule
+        assert diagnostic.message
+
+
 @given(graphs())
 def test_format_then_parse_is_identity(graph: Graph) -> None:
     """parse_dot(format_dot(g)) == g for generated graphs."""

@@ -232,8 +232,10 @@ class _Builder:
                 self._subgraph(stmt[1], stmt[2], scope, depth)
             elif top:  # graph [...] or key=value at the top: graph attributes
                 self._graph_attrs(stmt)
-            else:  # inside a subgraph: its own attributes, only `label` matters (classes)
-                self._block(stmt[2]) if kind == "graph" else None
+            elif kind == "graph":
+                # A subgraph's own attributes: only its label matters (read by _subgraph_label),
+                # but missing commas are still reported.
+                self._block(stmt[2])
 
     def _block(self, block: Block) -> tuple[dict[str, str], dict[str, AttrPosition]]:
         self.missing_commas.extend(block[1])
