@@ -20,6 +20,8 @@ from attractor.llm.types import (
     ToolChoice,
     ToolDefinition,
     Usage,
+    from_json_object,
+    to_json_object,
 )
 
 
@@ -195,3 +197,18 @@ def test_usage_addition_sums_and_keeps_none() -> None:
 def test_finish_reason_defaults_to_stop() -> None:
     """FinishReason() is a natural stop without raw value."""
     assert FinishReason() == FinishReason(reason="stop", raw=None)
+
+
+def test_json_object_round_trip() -> None:
+    """to_json_object/from_json_object round-trip a request with inline bytes."""
+    image = ContentPart.of_image(ImageData(data=b"\x00\x01"))
+    req = Request(model="m", messages=(Message.user("look", image),))
+    data = to_json_object(req)
+    assert data["messages"][0]["content"][1]["image"]["data"] == "AAE="
+    assert from_json_object(data, Request) == req
+
+
+def test_from_json_object_names_the_path() -> None:
+    """Bad builtins give InvalidValueError naming the field path."""
+    with pytest.raises(InvalidValueError, match=r"\$\.model"):
+        from_json_object({"model": 3, "messages": []}, Request)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -57,6 +57,8 @@ __all__ = [
     "ToolResult",
     "ToolResultData",
     "Usage",
+    "from_json_object",
+    "to_json_object",
     "tool_calls_of",
 ]
 
@@ -351,3 +353,26 @@ class StreamEvent(msgspec.Struct, frozen=True, omit_defaults=True):
     error: ErrorInfo | None = None
     warnings: tuple[ResponseWarning, ...] = ()
     raw: dict[str, Any] | None = None
+
+
+_T = TypeVar("_T")
+
+
+def to_json_object(value: msgspec.Struct) -> dict[str, Any]:
+    """A data-model value as plain JSON builtins (bytes as base64), e.g. for effect records."""
+    built = msgspec.to_builtins(value)
+    if not isinstance(built, dict):
+        raise InvalidValueError(f"{type(value).__name__} does not encode to a JSON object")
+    return built
+
+
+def from_json_object(data: Any, cls: type[_T]) -> _T:
+    """Rebuild a data-model value from JSON builtins; errors name the bad path.
+
+    Raises:
+        InvalidValueError: e.g. "invalid Request: Expected `str`, got `int` - at `$.model`".
+    """
+    try:
+        return msgspec.convert(data, cls)
+    except msgspec.ValidationError as exc:
+        raise InvalidValueError(f"invalid {cls.__name__}: {exc}") from exc
