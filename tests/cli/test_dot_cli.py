@@ -57,12 +57,12 @@ def test_validate_warnings_only_exits_zero(tmp_path: Path) -> None:
 
 
 def test_validate_errors_exit_one_with_caret_and_fix(tmp_path: Path) -> None:
-    """Errors print file:line:col: error[rule]: message, the line, a caret and the fix."""
+    """Errors print file:line:col: error[rule]: message, the line, a caret and a hint."""
     path = _write(tmp_path, "bad.dot", ERRORS)
     result = _run("validate", str(path))
     assert result.exit_code == 1
     assert f"{path}:7:5: error[reachability]: node 'orphan' cannot be reached" in result.output
-    assert "  7 |     orphan [prompt=o]\n    |     ^\n  fix: " in result.output
+    assert "  7 |     orphan [prompt=o]\n    |     ^\n  hint: add an edge into " in result.output
     assert "1 error, 0 warnings" in result.output
 
 

@@ -72,12 +72,12 @@ def _load(path: Path) -> tuple[str, Graph]:
 
 
 def render_diagnostic(diag: Diagnostic, lines: list[str]) -> str:
-    """Compiler-style text: `file:line:col: severity[rule]: message`, snippet, fix."""
+    """Compiler-style text: `file:line:col: severity[rule]: message`, snippet, hint (the fix)."""
     out = [str(diag)]
     if 1 <= diag.line <= len(lines):
         out.extend(caret_snippet(lines[diag.line - 1], diag.line, diag.column))
     if diag.fix:
-        out.append(f"  fix: {diag.fix}")
+        out.append(f"  hint: {diag.fix}")
     return "\n".join(out)
 
 
