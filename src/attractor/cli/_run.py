@@ -263,7 +263,7 @@ def replay_command(
                 replay_run(source, until=until, pipeline=pipeline, observers=[seen.append])
             )
         except NonDeterminismError as exc:
-            _diverged(exc, len(seen), as_json)
+            _diverged(exc, as_json)
     ended_early = result.stopped == "recording-ended"
     recorded = _recorded(source, until)
     # The replay checks every recorded line it consumes; when the recording ends inside a
@@ -298,11 +298,13 @@ def _recorded(source: Path, until: int | None) -> list[Entry]:
     return entries[:until] if until is not None else entries
 
 
-def _diverged(exc: NonDeterminismError, count: int, as_json: bool) -> NoReturn:
+def _diverged(exc: NonDeterminismError, as_json: bool) -> NoReturn:
+    """Report the first divergence; every line before it was reproduced exactly."""
+    same = max(0, exc.seq - 1)
     if as_json:
         data = {
             "identical": False,
-            "events": count,
+            "events": same,
             "divergence": {
                 "seq": exc.seq,
                 "stream": exc.stream,
@@ -312,8 +314,15 @@ def _diverged(exc: NonDeterminismError, count: int, as_json: bool) -> NoReturn:
         }
         typer.echo(json.dumps(data, indent=2))
     else:
-        err_console.print(f"{count} event(s) reproduced, then:", highlight=False)
+        err_console.print(f"{same} event(s) reproduced byte for byte, then:", highlight=False)
         typer.echo(exc.render(), err=True)
+        if exc.expected and exc.expected == exc.actual:
+            err_console.print(
+                "  note: the event is the same once decoded, but its recorded line is not: the "
+                "log was written by a version whose event shape differs (a field was added or "
+                "removed without an upcaster)",
+                highlight=False,
+            )
     raise typer.Exit(1)
 
 
