@@ -17,6 +17,7 @@ from attractor.pipeline.artifacts import (
     ArtifactStore,
     encode_artifact,
 )
+from attractor.pipeline.events import CheckpointSaved
 from attractor.pipeline.model import outcome_from_status_json
 from attractor.pipeline.projector import Projector, project, rebuild
 from attractor.pipeline.run import RunOptions, RunResult, fork_run, resume_run, start_run
@@ -104,7 +105,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Path:
         result = _run(_write_pipeline(root), root)
     finally:
         os.chdir(cwd)
-    assert result.state.finished is not None and result.state.finished.status.succeeded
+    assert result.state.finished is not None
+    assert result.state.finished.status.succeeded
     return result.run_dir
 
 
@@ -140,10 +142,12 @@ def test_checkpoint_has_the_spec_fields(live: Path) -> None:
         "context",
         "logs",
     ]
-    last = [e for e in read_log(live / "events.jsonl") if e.event.__struct_config__.tag == "checkpoint.saved"][-1]  # fmt: skip
+    saved = [e for e in read_log(live / "events.jsonl") if isinstance(e.event, CheckpointSaved)]
+    last = saved[-1]
     assert data["timestamp"] == last.at
     assert data["current_node"] == "done"
-    assert data["completed_nodes"][0] == "start" and data["completed_nodes"][-1] == "done"
+    assert data["completed_nodes"][0] == "start"
+    assert data["completed_nodes"][-1] == "done"
     assert data["context"]["graph.goal"] == "exercise every projection"
     assert any("plan: retry, will retry" in line for line in data["logs"])
 
@@ -182,7 +186,8 @@ def test_large_tool_output_becomes_a_file_backed_artifact(live: Path) -> None:
     artifact = live / "artifacts" / "big-response.json"
     assert json.loads(artifact.read_text()) == "x\n" * 75_000
     pointer = (live / "big" / "response.md").read_text()
-    assert "artifacts/big-response.json" in pointer and "150000 bytes" in pointer
+    assert "artifacts/big-response.json" in pointer
+    assert "150000 bytes" in pointer
 
 
 def test_manifest_describes_the_run(live: Path) -> None:
@@ -190,10 +195,13 @@ def test_manifest_describes_the_run(live: Path) -> None:
     data = json.loads((live / "manifest.json").read_text())
     first = next(iter(read_log(live / "events.jsonl")))
     assert data["run_id"] == live.name
-    assert data["name"] == "all" and data["goal"] == "exercise every projection"
+    assert data["name"] == "all"
+    assert data["goal"] == "exercise every projection"
     assert data["status"] == "succeeded"
-    assert data["started_at"] == first.at and data["finished_at"]
-    assert len(data["dot_digest"]) == 64 and data["attractor_version"]
+    assert data["started_at"] == first.at
+    assert data["finished_at"]
+    assert len(data["dot_digest"]) == 64
+    assert data["attractor_version"]
     assert data["forked_from"] is None
 
 
@@ -273,7 +281,8 @@ def test_small_artifact_stays_in_memory(tmp_path: Path) -> None:
     """At or below the threshold an artifact is held in memory, no file is written."""
     store = ArtifactStore(tmp_path)
     info = store.store("notes", "notes", "x" * FILE_BACKING_THRESHOLD)
-    assert not info.is_file_backed and info.size_bytes == FILE_BACKING_THRESHOLD
+    assert not info.is_file_backed
+    assert info.size_bytes == FILE_BACKING_THRESHOLD
     assert store.retrieve("notes") == "x" * FILE_BACKING_THRESHOLD
     assert not (tmp_path / "artifacts").exists()
 
@@ -284,7 +293,8 @@ def test_large_artifact_is_file_backed(tmp_path: Path) -> None:
     data = {"rows": ["y" * 1000] * 120}
     info = store.store("table", "a big table", data)
     path = tmp_path / "artifacts" / "table.json"
-    assert info.is_file_backed and path.read_bytes() == encode_artifact(data)
+    assert info.is_file_backed
+    assert path.read_bytes() == encode_artifact(data)
     assert store.retrieve("table") == data
 
 
@@ -299,9 +309,11 @@ def test_has_list_remove_clear(tmp_path: Path) -> None:
     store = ArtifactStore(tmp_path, clock=lambda: "T")
     store.store("b", "B", "small")
     store.store("a", "A", "q" * (FILE_BACKING_THRESHOLD + 1))
-    assert [i.id for i in store.list()] == ["a", "b"] and store.has("a")
+    assert [i.id for i in store.list()] == ["a", "b"]
+    assert store.has("a")
     store.remove("a")
-    assert not store.has("a") and not (tmp_path / "artifacts" / "a.json").exists()
+    assert not store.has("a")
+    assert not (tmp_path / "artifacts" / "a.json").exists()
     store.clear()
     assert store.list() == []
 

@@ -40,11 +40,16 @@ def test_finished_run_summary() -> None:
     """A finished run: succeeded, every completed node, times and event count from the log."""
     entries = run_dot(LINEAR).entries
     s = summarize(_fold(entries), entries)
-    assert s.status == "succeeded" and s.run_id == "r1" and s.name == "t"
+    assert s.status == "succeeded"
+    assert s.run_id == "r1"
+    assert s.name == "t"
     assert s.completed_nodes == ["start", "a", "done"]
-    assert s.current == {} and s.pending_questions == []
-    assert s.started_at == entries[0].at and s.finished_at == entries[-1].at
-    assert s.event_count == len(entries) and s.last_seq == entries[-1].seq
+    assert s.current == {}
+    assert s.pending_questions == []
+    assert s.started_at == entries[0].at
+    assert s.finished_at == entries[-1].at
+    assert s.event_count == len(entries)
+    assert s.last_seq == entries[-1].seq
 
 
 def test_retries_are_counted_per_node() -> None:
@@ -52,7 +57,8 @@ def test_retries_are_counted_per_node() -> None:
     world = World(replies={"a": [reply("retry"), reply("retry"), reply("success")]})
     entries = run_dot(LINEAR, world).entries
     s = summarize(_fold(entries), entries)
-    assert s.retries == {"a": 2} and s.status == "succeeded"
+    assert s.retries == {"a": 2}
+    assert s.status == "succeeded"
 
 
 def test_failed_run_names_its_reason() -> None:
@@ -60,14 +66,16 @@ def test_failed_run_names_its_reason() -> None:
     world = World(replies={"a": [reply("fail", failure_reason="broken")]})
     entries = run_dot(LINEAR, world).entries
     s = summarize(_fold(entries), entries)
-    assert s.status == "failed" and "broken" in s.failure_reason
+    assert s.status == "failed"
+    assert "broken" in s.failure_reason
 
 
 def test_prefix_is_running_at_its_current_node() -> None:
     """A log prefix summarizes as running, with the node each traversal stands at."""
     entries = run_dot(LINEAR).entries[:5]
     s = summarize(_fold(entries), entries)
-    assert s.status == "running" and s.finished_at == ""
+    assert s.status == "running"
+    assert s.finished_at == ""
     assert s.current == {"run": "a"}
 
 
@@ -76,7 +84,9 @@ def test_pending_question_has_its_stable_id() -> None:
     entries = _upto(run_dot(GATE, World(answers=["Y"])).entries, InterviewStarted)
     s = summarize(_fold(entries), entries)
     (q,) = s.pending_questions
-    assert q.id == "gate@2.1" and q.node == "gate" and q.text == "Go?"
+    assert q.id == "gate@2.1"
+    assert q.node == "gate"
+    assert q.text == "Go?"
 
 
 def test_answered_question_is_no_longer_pending() -> None:
@@ -97,4 +107,6 @@ def test_parallel_branches_show_as_current_traversals() -> None:
 def test_empty_log_summarizes_without_error() -> None:
     """No entries at all: an empty, running summary rather than an exception."""
     s = summarize(RunState(), [])
-    assert s.status == "running" and s.run_id == "" and s.event_count == 0
+    assert s.status == "running"
+    assert s.run_id == ""
+    assert s.event_count == 0
