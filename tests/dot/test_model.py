@@ -194,3 +194,37 @@ def test_start_and_exit_lookup() -> None:
     graph = parse_dot("digraph G { begin [shape=Mdiamond]\n done [type=exit]\n begin -> done }")
     assert [n.id for n in start_nodes(graph)] == ["begin"]
     assert [n.id for n in exit_nodes(graph)] == ["done"]
+
+
+def test_handler_specific_attributes_have_spec_defaults() -> None:
+    """§4 handler attributes: defaults when absent, typed values when present."""
+    plain = Node("n")
+    assert (plain.join_policy, plain.max_parallel, plain.tool_command) == ("wait_all", 4, "")
+    assert plain.manager_poll_interval == timedelta(seconds=45)
+    assert (plain.manager_max_cycles, plain.manager_actions) == (1000, ("observe", "wait"))
+    assert (plain.stack_child_autostart, plain.human_default_choice) == (True, "")
+    node = parse_dot(
+        'digraph G { m [manager.poll_interval=2m, manager.max_cycles=3, manager.actions="wait",'
+        ' manager.stop_condition="context.done=true", stack.child_autostart=false,'
+        " human.default_choice=exit, join_policy=first_success, max_parallel=2,"
+        ' tool_command="make test"] }'
+    ).node("m")
+    assert node.manager_poll_interval == timedelta(minutes=2)
+    assert (node.manager_max_cycles, node.manager_actions) == (3, ("wait",))
+    assert node.manager_stop_condition == "context.done=true"
+    assert (node.stack_child_autostart, node.human_default_choice) == (False, "exit")
+    assert (node.join_policy, node.max_parallel, node.tool_command) == (
+        "first_success",
+        2,
+        "make test",
+    )
+
+
+def test_graph_qualified_attributes() -> None:
+    """Appendix A qualified graph keys have typed accessors."""
+    graph = parse_dot(
+        'digraph G { stack.child_dotfile="c.dot", stack.child_workdir="/w",'
+        ' tool_hooks.pre="pre", tool_hooks.post="post" }'.replace(",", "\n")
+    )
+    assert (graph.stack_child_dotfile, graph.stack_child_workdir) == ("c.dot", "/w")
+    assert (graph.tool_hooks_pre, graph.tool_hooks_post) == ("pre", "post")

@@ -247,6 +247,8 @@ def test_prompt_on_llm_nodes_negative() -> None:
         "goal_gate=yes",
         'timeout="900"',
         "reasoning_effort=max",
+        "manager.poll_interval=soon",
+        "max_parallel=all",
     ],
 )
 def test_attribute_type(attrs: str) -> None:

@@ -247,6 +247,53 @@ class Node(_Attributed, frozen=True):
         """Whether PARTIAL_SUCCESS is accepted when retries are exhausted."""
         return _typed(self.attrs, "allow_partial", parse_bool, False)
 
+    # Handler-specific attributes (spec §4.6-4.11), with the defaults the handlers use.
+
+    @property
+    def human_default_choice(self) -> str:
+        """`human.default_choice`: the edge target chosen when a human gate times out."""
+        return self._str("human.default_choice")
+
+    @property
+    def join_policy(self) -> str:
+        """Parallel join policy: `wait_all` (default) or `first_success`."""
+        return self._str("join_policy", "wait_all")
+
+    @property
+    def max_parallel(self) -> int:
+        """Parallel branches run at once; default 4."""
+        return _typed(self.attrs, "max_parallel", parse_int, 4)
+
+    @property
+    def tool_command(self) -> str:
+        """The shell command of a tool node ("" when unset)."""
+        return self._str("tool_command")
+
+    @property
+    def manager_poll_interval(self) -> timedelta:
+        """`manager.poll_interval`; default 45s."""
+        return _typed(self.attrs, "manager.poll_interval", parse_duration, timedelta(seconds=45))
+
+    @property
+    def manager_max_cycles(self) -> int:
+        """`manager.max_cycles`; default 1000."""
+        return _typed(self.attrs, "manager.max_cycles", parse_int, 1000)
+
+    @property
+    def manager_stop_condition(self) -> str:
+        """`manager.stop_condition`: a condition expression ("" when unset)."""
+        return self._str("manager.stop_condition")
+
+    @property
+    def manager_actions(self) -> tuple[str, ...]:
+        """`manager.actions`, split on commas; default ("observe", "wait")."""
+        return split_classes(self._str("manager.actions", "observe,wait"))
+
+    @property
+    def stack_child_autostart(self) -> bool:
+        """`stack.child_autostart`; default true."""
+        return _typed(self.attrs, "stack.child_autostart", parse_bool, True)
+
     def with_attrs(self, **changes: str) -> Node:
         """A copy with attributes set (use `with_attrs(**{"a.b": "x"})` for qualified keys)."""
         return msgspec.structs.replace(self, attrs=freeze({**self.attrs, **changes}))
@@ -351,6 +398,26 @@ class Graph(_Attributed, frozen=True):
     def default_fidelity(self) -> str:
         """Default fidelity ("" means unset; the engine falls back to `compact`)."""
         return self._str("default_fidelity")
+
+    @property
+    def stack_child_dotfile(self) -> str:
+        """`stack.child_dotfile`: the child pipeline a manager supervises ("" when unset)."""
+        return self._str("stack.child_dotfile")
+
+    @property
+    def stack_child_workdir(self) -> str:
+        """`stack.child_workdir` ("" means the current directory)."""
+        return self._str("stack.child_workdir")
+
+    @property
+    def tool_hooks_pre(self) -> str:
+        """`tool_hooks.pre`: shell command run before each tool call ("" when unset)."""
+        return self._str("tool_hooks.pre")
+
+    @property
+    def tool_hooks_post(self) -> str:
+        """`tool_hooks.post`: shell command run after each tool call ("" when unset)."""
+        return self._str("tool_hooks.post")
 
     @property
     def filename(self) -> str:

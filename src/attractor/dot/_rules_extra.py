@@ -20,6 +20,10 @@ _NODE_TYPES: Mapping[str, Callable[[str], object]] = {
     "auto_status": parse_bool,
     "allow_partial": parse_bool,
     "timeout": parse_duration,
+    "max_parallel": parse_int,
+    "manager.poll_interval": parse_duration,
+    "manager.max_cycles": parse_int,
+    "stack.child_autostart": parse_bool,
 }
 _EDGE_TYPES: Mapping[str, Callable[[str], object]] = {
     "weight": parse_int,
