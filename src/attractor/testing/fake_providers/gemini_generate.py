@@ -4,12 +4,14 @@ Pure layer: formatting only. Rule: every streamed chunk is a whole `GenerateCont
 thoughts are parts with `thought: true`, function calls arrive whole (all parallel calls in one
 chunk, without ids, as the real API sends them) and only the last chunk carries
 `finishReason` and `usageMetadata`. The first thinking block's signature rides on the first
-non-thought part as `thoughtSignature`. Gemini has no redacted thinking; such blocks are
-left out. Errors carry the gRPC `status` name.
+non-thought part as `thoughtSignature` (base64: a signature that is not base64 is encoded).
+Gemini has no redacted thinking; such blocks are left out. Errors carry gRPC `status` names.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -148,10 +150,19 @@ def _last_user_text(contents: list[Any]) -> str:
     return ""
 
 
+def as_base64(signature: str) -> str:
+    """Gemini signatures are base64 bytes: keep a base64 signature, encode any other text."""
+    try:
+        base64.b64decode(signature, validate=True)
+    except (binascii.Error, ValueError):
+        return base64.b64encode(signature.encode()).decode()
+    return signature
+
+
 def _signature(answer: Answer) -> str | None:
     for block in answer.thinking:
         if block.redacted_data is None:
-            return block.signature
+            return as_base64(block.signature)
     return None
 
 
