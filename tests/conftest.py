@@ -1,4 +1,4 @@
-"""Shared test configuration: hypothesis profiles `dev` (fast, default) and `ci` (more, derandomized)."""
+"""Shared test configuration: hypothesis profiles `dev` (fast, default) and `ci` (derandomized)."""
 
 import os
 

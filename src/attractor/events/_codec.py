@@ -93,11 +93,15 @@ class LineCodec:
         """Decode and check one line (without the newline) against the previous line's hash."""
         cut = len(line) - _SUFFIX_LEN
         if cut < 0 or line[cut : cut + 9] != b',"hash":"':
-            raise self._corrupt(lineno, "not an event line: the closing `hash` field is missing", line)
+            raise self._corrupt(
+                lineno, "not an event line: the closing `hash` field is missing", line
+            )
         unhashed = line[:cut]
         head = _PREFIX_RE.match(unhashed)
         if head is None:
-            raise self._corrupt(lineno, "not an event line: envelope seq/at/stream is malformed", line)
+            raise self._corrupt(
+                lineno, "not an event line: envelope seq/at/stream is malformed", line
+            )
         digest = hashlib.blake2b(prev.encode() + unhashed, digest_size=_HASH_LEN // 2).hexdigest()
         if digest.encode() != line[cut + 9 : -2]:
             raise LogCorruptError(
