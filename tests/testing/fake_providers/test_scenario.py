@@ -99,6 +99,12 @@ def test_selection_skips_consumed_and_unmatched_steps():
     assert (index, step.text) == (2, "c")
 
 
+def test_selection_by_stream_flag():
+    """A step can be limited to streaming (or plain) requests."""
+    steps = (Step(text="streamed", when=Match(stream=True)), Step(text="plain"))
+    assert select_step(Scenario(steps=steps), frozenset(), VIEW)[1].text == "plain"
+
+
 def test_fallback_when_nothing_matches():
     """When no step matches, the fallback answers."""
     index, step = select_step(

@@ -37,11 +37,13 @@ class Match(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         api: Wire API the request arrived on.
         model: Exact model name of the request.
         user_text: Substring of the last user message's text.
+        stream: Whether the request streams.
     """
 
     api: Api | None = None
     model: str | None = None
     user_text: str | None = None
+    stream: bool | None = None
 
 
 class ToolCall(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -208,6 +210,7 @@ def matches(match: Match | None, view: RequestView) -> bool:
         (match.api is None or match.api == view.api)
         and (match.model is None or match.model == view.model)
         and (match.user_text is None or match.user_text in view.user_text)
+        and (match.stream is None or match.stream == view.stream)
     )
 
 
