@@ -206,3 +206,14 @@ def test_python_dash_m_validate_subprocess(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "error[reachability]" in done.stdout
     assert "2 files checked: 1 error, 0 warnings" in done.stdout
+
+
+def test_validate_lists_errors_before_warnings_in_file_order(tmp_path: Path) -> None:
+    """Human output: errors first, then warnings, each in line order."""
+    text = WARNS.replace("start -> work -> exit", "start -> work -> exit\n    zz [prompt=z]")
+    result = _run("validate", str(_write(tmp_path, "mixed.dot", text)))
+    lines = [line for line in result.output.splitlines() if "]: " in line]
+    kinds = [("error" if "error[" in line else "warning") for line in lines]
+    assert kinds == ["error", "warning", "warning"]
+    assert ":5:11: warning" in lines[1]
+    assert ":5:26: warning" in lines[2]

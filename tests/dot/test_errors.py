@@ -122,3 +122,8 @@ def test_unquoted_condition_is_explained() -> None:
 def test_bracket_closed_by_brace_is_explained() -> None:
     """A '}' inside an attribute list says the ']' is missing."""
     assert "']'" in (_error("digraph G { a [x=1 }").hint or "")
+
+
+def test_non_ascii_names_are_explained() -> None:
+    """A non-ASCII character in a name says to use a label."""
+    assert "label" in (_error("digraph G { café }").hint or "")

@@ -42,6 +42,8 @@ HANDLER_COLOURS = {
     "stack.manager_loop": "#d9d9d9",
 }
 RENDER_FORMATS = {".svg": "svg", ".png": "png"}
+# Human output lists errors first, then warnings, then notes; each group in file order.
+_SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
 class _Unreadable(Exception):
@@ -119,7 +121,8 @@ def _validate_one(path: Path) -> _Checked:
     found = validate(graph)
     record["diagnostics"] = msgspec.to_builtins(found)
     lines = text.splitlines()
-    human = "\n".join(render_diagnostic(d, lines) for d in found)
+    in_order = sorted(found, key=lambda d: (_SEVERITY_RANK[d.severity], d.line, d.column))
+    human = "\n".join(render_diagnostic(d, lines) for d in in_order)
     return _Checked(1 if any(d.is_error for d in found) else 0, record, human, found)
 
 

@@ -394,6 +394,8 @@ def _hint(
         return "this string is never closed: add the missing '\"'"
     if token_type is None and len(found) == 1 and ord(found) < 32:
         return "a control character: is this a text file?"
+    if token_type is None and found and not found.isascii():
+        return "names use ASCII letters, digits and '_'; put other text in a quoted label"
     if token_type in _KEYWORD_TOKENS and "NAME" in expected:
         return f"'{found}' is a reserved word; it cannot be a node ID or graph name"
     if found == "/" and rest.startswith("/*"):
