@@ -69,6 +69,16 @@ def test_more_deltas_than_characters_is_refused():
         parse_scenario('{"steps": [{"text": "ab", "deltas": 3}]}')
 
 
+@pytest.mark.parametrize(
+    "headers", [{"content-length": "1"}, {"x-bad": "a\r\nset-cookie: x"}, {"bad name": "v"}]
+)
+def test_unsafe_scripted_headers_are_refused(headers):
+    """Framing headers, CR/LF in values and invalid names cannot be scripted."""
+    document = json.dumps({"steps": [{"headers": headers}]})
+    with pytest.raises(ScenarioError, match="header"):
+        parse_scenario(document)
+
+
 def test_invalid_json_is_a_scenario_error():
     """Malformed JSON gives ScenarioError, not a msgspec error."""
     with pytest.raises(ScenarioError, match="not valid JSON"):

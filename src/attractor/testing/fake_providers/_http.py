@@ -269,6 +269,7 @@ class FakeHandler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes | None:
         if self.headers.get("transfer-encoding", "").lower() == "chunked":
+            self.close_connection = True
             self._send_json(411, _plain_error("chunked request bodies are not supported"), {})
             return None
         try:

@@ -7,6 +7,7 @@ format. Selection is a pure function of the steps already consumed and the reque
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 import msgspec
@@ -26,6 +27,11 @@ FaultKind = Literal[
 
 MAX_DELTAS = 1_000_000
 """Upper bound on `Step.deltas`: keeps one scripted stream finite and memory-bounded."""
+FRAMING_HEADERS = frozenset(
+    {"content-length", "transfer-encoding", "connection", "content-type", "retry-after"}
+)
+"""Headers the server sets itself (`retry-after` comes from `Error.retry_after`)."""
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 MAX_DELAY_MS = 60_000.0
 """Upper bound on `Step.chunk_delay_ms`, so a scripted slow stream always ends."""
 
@@ -168,6 +174,15 @@ class Step(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             )
         if not 0.0 <= self.chunk_delay_ms <= MAX_DELAY_MS:
             raise ValueError(f"chunk_delay_ms must be 0..{MAX_DELAY_MS}, got {self.chunk_delay_ms}")
+        for name, value in self.headers.items():
+            _check_header(name, value)
+
+
+def _check_header(name: str, value: str) -> None:
+    if not _HEADER_NAME.fullmatch(name) or "\r" in value or "\n" in value:
+        raise ValueError(f"header {name!r} is not a valid HTTP header name and value")
+    if name.lower() in FRAMING_HEADERS:
+        raise ValueError(f"header {name!r} is set by the server itself and cannot be scripted")
 
 
 ECHO = Step(echo=True, repeat=True)
