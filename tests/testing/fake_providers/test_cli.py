@@ -9,9 +9,9 @@ import sys
 import httpx
 from typer.testing import CliRunner
 
-from attractor.cli._app import _register, app
+import attractor.cli._fake_llm  # noqa: F401  (registers `fake-llm` on the app)
+from attractor.cli._app import app
 
-_register()
 runner = CliRunner()
 
 
