@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from attractor.cli._app import _register, app
 from attractor.cli._events import load_event_types
 from attractor.cli._live import RunView
-from attractor.events import GENESIS, LineCodec, read_log
+from attractor.events import GENESIS, LineCodec, chain_hash, read_log
 from attractor.pipeline.events import StageCompleted
 from attractor.pipeline.projector import Projector
 
@@ -355,3 +355,30 @@ def test_subprocess_console_interviewer_reads_stdin(tmp_path: Path) -> None:
     assert ran.returncode == 0, ran.stderr
     assert "Ship it?" in ran.stderr
     assert json.loads(ran.stdout)["completed_nodes"] == ["start", "gate", "shipped", "done"]
+
+
+def _drop_from_first_line(log: Path, fragment: bytes) -> None:
+    """Remove `fragment` from line 1 and re-chain every line (a log from an older version)."""
+    prev, out = GENESIS, []
+    for n, raw in enumerate(log.read_bytes().splitlines()):
+        body = raw[: raw.rindex(b',"hash":"')]
+        if n == 0:
+            body = body.replace(fragment, b"", 1)
+        prev = chain_hash(prev, body)
+        out.append(body + b',"hash":"' + prev.encode() + b'"}')
+    log.write_bytes(b"\n".join(out) + b"\n")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine: RunConfig gained `answers` (a defaulted field) and encodes it always, so a "
+    "log recorded before that no longer replays byte for byte (fix: omit_defaults on RunConfig, "
+    "or compare replayed lines with the recorded event re-encoded)",
+)
+def test_replay_of_a_log_recorded_before_a_defaulted_config_field(finished: Path) -> None:
+    """A run.started written without a field that now has a default still replays exactly."""
+    log = finished / "events.jsonl"
+    assert b'"answers":"",' in log.read_bytes().splitlines()[0]
+    _drop_from_first_line(log, b'"answers":"",')
+    code, _, err = _cli("replay", str(finished))
+    assert code == 0, err

@@ -10,17 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from attractor.events import BlobStore, read_log
+from attractor.events import BlobStore, Entry, read_log
 from attractor.pipeline.artifacts import (
     FILE_BACKING_THRESHOLD,
     ArtifactNotFoundError,
     ArtifactStore,
     encode_artifact,
 )
-from attractor.pipeline.events import CheckpointSaved
+from attractor.pipeline.decider import stage_dir
+from attractor.pipeline.events import CheckpointSaved, RunForked
 from attractor.pipeline.model import outcome_from_status_json
 from attractor.pipeline.projector import Projector, project, rebuild
 from attractor.pipeline.run import RunOptions, RunResult, fork_run, resume_run, start_run
+from tests.pipeline.kit import World, run_dot
 
 PIPELINE = """digraph all {
   graph [goal="exercise every projection"]
@@ -330,3 +332,44 @@ def test_artifact_ids_must_be_safe_file_names(tmp_path: Path) -> None:
     """An id that could escape the artifacts directory is refused with a hint."""
     with pytest.raises(ValueError, match="invalid artifact id"):
         ArtifactStore(tmp_path).store("../etc/passwd", "x", "v")
+
+
+# -- engine bugs found while projecting (strict xfail: they pass once the engine is fixed) ----
+
+NESTED_PARENT = """digraph p {
+  start [shape=Mdiamond]
+  mgr [shape=house, stack.child_dotfile="child.dot", manager.poll_interval="1ms"]
+  done [shape=Msquare]
+  start -> mgr -> done
+}"""
+NESTED_CHILD = """digraph c {
+  start [shape=Mdiamond]; par [shape=component]; x [shape=box]; y [shape=box]
+  join [shape=tripleoctagon]; done [shape=Msquare]
+  start -> par; par -> x; par -> y; x -> join; y -> join; join -> done
+}"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine: decider.stage_dir puts the branch stages of a child pipeline at "
+    "<run_dir>/<node>, not under <run_dir>/<manager>.child/, so they collide with the parent's",
+)
+def test_branch_stages_of_a_child_pipeline_live_under_the_child_dir() -> None:
+    """A parallel branch inside a child pipeline gets a stage dir under `<manager>.child/`."""
+    ran = run_dot(NESTED_PARENT, World(files={"/pipelines/child.dot": NESTED_CHILD}))
+    branches = [t for s, t in ran.state.traversals.items() if ":child/" in s]
+    assert branches
+    for t in branches:
+        assert stage_dir(ran.state, t, "x").startswith("/runs/r1/mgr.child/")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine: fork_run appends run.forked outside the driver, so observers never see "
+    "it (the CLI finds the fork's directory by itself and rebuilds its projection)",
+)
+def test_fork_observers_see_the_run_forked_entry(live: Path, tmp_path: Path) -> None:
+    """Observers of `fork_run` are called with the `run.forked` entry first."""
+    seen: list[Entry] = []
+    asyncio.run(fork_run(live, 9, logs_root=tmp_path, observers=[seen.append]))
+    assert isinstance(seen[0].event, RunForked)

@@ -30,6 +30,7 @@ from attractor.pipeline.artifacts import (
     encode_artifact,
     write_atomic,
 )
+from attractor.pipeline.decider import stage_dir
 from attractor.pipeline.events import (
     CheckpointSaved,
     LoopRestarted,
@@ -71,9 +72,12 @@ def status_json(outcome: Outcome) -> dict[str, Any]:
     }
 
 
-def stage_path(t: Traversal, node: str) -> str:
-    """A stage's directory relative to the run directory (same rule as `decider.stage_dir`)."""
-    return f"{t.origin}.child/{node}" if t.kind == "child" else node
+def stage_path(state: RunState, t: Traversal, node: str) -> str:
+    """A stage's directory relative to the run directory: the engine's `stage_dir`, so the
+    projection lands where handlers and backends were told to write."""
+    root = state.started.config.run_dir if state.started else ""
+    full = stage_dir(state, t, node)
+    return full[len(root) + 1 :] if root and full.startswith(root + "/") else node
 
 
 class Projection:
@@ -172,7 +176,7 @@ class Projection:
         t = before.traversals.get(entry.stream)
         if t is None:
             return Changes()
-        rel = stage_path(t, event.node)
+        rel = stage_path(before, t, event.node)
         files = {f"{rel}/status.json": _json(status_json(outcome))}
         prompt, response = event.prompt, event.response
         tool = self._tool(before, t, event.node)
