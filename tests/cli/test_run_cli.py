@@ -382,3 +382,21 @@ def test_replay_of_a_log_recorded_before_a_defaulted_config_field(finished: Path
     _drop_from_first_line(log, b'"answers":"",')
     code, _, err = _cli("replay", str(finished))
     assert code == 0, err
+
+
+@pytest.mark.parametrize("command", ["resume", "status", "replay", "project"])
+def test_a_log_that_is_not_a_pipeline_run_exits_2(command: str) -> None:
+    """Any event log that does not start with run.started is refused with exit 2."""
+    code, _, err = _cli(command, str(ROOT / "fixtures" / "logs" / "demo.jsonl"))
+    assert code == 2
+    assert "not a pipeline run log" in err
+
+
+def test_fork_of_a_corrupt_log_exits_2_without_a_new_run(finished: Path, tmp_path: Path) -> None:
+    """A damaged source log is never copied into a fork."""
+    log = finished / "events.jsonl"
+    log.write_bytes(log.read_bytes().replace(b'"reason":"weight"', b'"reason":"wxight"', 1))
+    code, _, err = _cli("fork", str(finished), "--at", "3", "--logs-root", str(tmp_path / "f"))
+    assert code == 2
+    assert "hash chain broken" in err
+    assert not any((tmp_path / "f").glob("*/events.jsonl"))

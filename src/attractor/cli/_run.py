@@ -26,8 +26,9 @@ from attractor.cli._output import err_console, fail, out_console
 from attractor.dot import DotSyntaxError, parse_dot
 from attractor.effects import NonDeterminismError
 from attractor.effects.driver import StalledError
-from attractor.events import Entry, LogError, read_log
+from attractor.events import Entry, LogError, read_log, verify_log
 from attractor.pipeline.backends import BackendSpecError, ScriptFileError, backend_from_spec
+from attractor.pipeline.events import RunStarted
 from attractor.pipeline.interviewers import AnswersFileError, Interviewer
 from attractor.pipeline.machine import NotARunLogError
 from attractor.pipeline.projector import Projector, rebuild
@@ -101,6 +102,29 @@ def _input_errors(dot: Path | None = None) -> Iterator[None]:
         )
 
 
+def _pipeline_log(path: Path) -> Path:
+    """The log of a run directory (or the log itself), checked to be a pipeline run's."""
+    log = run_log(path)
+    first = next(iter(read_log(log)), None)
+    if first is None or not isinstance(first.event, RunStarted):
+        raise RunError(
+            f"{log}: not a pipeline run log (it does not start with run.started)",
+            hint="`attractor log show` reads any event log",
+        )
+    return log
+
+
+def _run_dir_of(path: Path) -> Path:
+    """The run directory holding a pipeline run's `events.jsonl`."""
+    log = _pipeline_log(path)
+    if log.name != "events.jsonl":
+        raise RunError(
+            f"{log}: a run's log is `events.jsonl` inside its run directory",
+            hint="pass the run directory `attractor run` printed",
+        )
+    return log.parent
+
+
 def _fold(entries: list[Entry]) -> RunState:
     state = RunState()
     for entry in entries:
@@ -109,7 +133,7 @@ def _fold(entries: list[Entry]) -> RunState:
 
 
 def _summary(run_dir: Path) -> RunSummary:
-    entries = list(read_log(run_log(run_dir)))
+    entries = list(read_log(_pipeline_log(run_dir)))
     return summarize(_fold(entries), entries)
 
 
@@ -199,7 +223,7 @@ def resume_command(
     load_event_types()
     mode = _mode(quiet, as_json)
     with _input_errors():
-        run_log(run_dir)
+        run_dir = _run_dir_of(run_dir)
         projector = Projector(run_dir)
         view = _session(mode, projector)
         started = projector.state.started
@@ -375,7 +399,8 @@ def fork_command(
     load_event_types()
     mode = _mode(quiet, as_json)
     with _input_errors():
-        log = run_log(run_dir)
+        log = _pipeline_log(run_dir)
+        verify_log(log)  # a corrupt source must not be copied into a new run
         first = next(iter(read_log(log)), None)
         source = first.event if first is not None else None
         root = logs_root or _default_root(log, source)
@@ -411,6 +436,6 @@ def project_command(
     """Rebuild every projection (checkpoint, manifest, stage files) from the run's log."""
     load_event_types()
     with _input_errors():
-        run_log(run_dir)
+        run_dir = _run_dir_of(run_dir)
         files = rebuild(run_dir)
     out_console.print(f"rebuilt {len(files)} file(s) in {run_dir} from its log", highlight=False)
