@@ -217,3 +217,14 @@ def test_validate_lists_errors_before_warnings_in_file_order(tmp_path: Path) -> 
     assert kinds == ["error", "warning", "warning"]
     assert ":5:11: warning" in lines[1]
     assert ":5:26: warning" in lines[2]
+
+
+def test_fmt_keeps_comments_and_structure(tmp_path: Path) -> None:
+    """fmt keeps comments and default blocks; --normalize prints the flat normal form."""
+    text = "// pipeline\ndigraph G {\n  node [shape=box]  // defaults\n  a -> b\n}\n"
+    path = _write(tmp_path, "c.dot", text)
+    kept = _run("fmt", str(path)).stdout
+    assert kept == "// pipeline\ndigraph G {\n    node [shape=box] // defaults\n    a -> b\n}\n"
+    flat = _run("fmt", "--normalize", str(path)).stdout
+    assert "//" not in flat
+    assert "a [shape=box]" in flat

@@ -13,6 +13,7 @@ ALLOWED_TOP_LEVEL = {
     "__future__",
     "ast",
     "collections",
+    "contextlib",
     "dataclasses",
     "datetime",
     "enum",

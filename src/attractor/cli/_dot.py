@@ -23,6 +23,7 @@ from attractor.dot import (
     Severity,
     apply_transforms,
     format_dot,
+    format_source,
     graph_to_builtins,
     parse_dot,
     validate,
@@ -176,11 +177,17 @@ def fmt_command(
     file: Path = typer.Argument(..., help="Pipeline file (.dot)."),
     check: bool = typer.Option(False, "--check", help="Exit 1 if the file is not formatted."),
     write: bool = typer.Option(False, "--write", "-w", help="Rewrite the file in place."),
+    normalize: bool = typer.Option(
+        False, "--normalize", help="Print the flat normal form (defaults spelled out, no comments)."
+    ),
 ) -> None:
-    """Print the canonical form of a pipeline (comments and default blocks are not kept)."""
+    """Format a pipeline: canonical layout, keeping statements, subgraphs and comments."""
     try:
         text = _read(file)
-        formatted = format_dot(parse_dot(text, filename=str(file)))
+        if normalize:
+            formatted = format_dot(parse_dot(text, filename=str(file)))
+        else:
+            formatted = format_source(text, filename=str(file))
     except _Unreadable as err:
         fail(str(err), code=2)
     except DotSyntaxError as err:

@@ -34,6 +34,7 @@ from attractor.dot._model import (
     UnknownNodeError,
 )
 from attractor.dot._parse import parse_dot
+from attractor.dot._source_format import format_source
 from attractor.dot._stylesheet import (
     STYLESHEET_PROPERTIES,
     Selector,
@@ -96,6 +97,7 @@ __all__ = [
     "exit_nodes",
     "expand_goal",
     "format_dot",
+    "format_source",
     "graph_to_builtins",
     "lint_rule",
     "parse_bool",

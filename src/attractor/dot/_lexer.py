@@ -108,3 +108,20 @@ class DotLexer(Lexer):
                 kind = _KEYWORDS[value]
             value_next = kind == "EQUAL"
             yield _new_token(kind, value, match.start(), token_line, column)
+
+
+_COMMENT_SCAN = re.compile(
+    r'(?P<STRING>"(?:[^"\\]|\\[\s\S])*")|(?P<COMMENT>//[^\n]*|/\*[\s\S]*?\*/)|[^"/]+|[\s\S]'
+)
+
+
+def scan_comments(text: str) -> list[tuple[int, int, str]]:
+    """Every comment in `text` (not inside strings) as (line, column, text), in order."""
+    found = []
+    for match in _COMMENT_SCAN.finditer(text):
+        if match.lastgroup == "COMMENT":
+            start = match.start()
+            line = text.count("\n", 0, start) + 1
+            column = start - (text.rfind("\n", 0, start) + 1) + 1
+            found.append((line, column, match.group()))
+    return found

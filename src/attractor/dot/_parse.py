@@ -10,9 +10,11 @@ classes from subgraph labels, expanding chained edges and flattening subgraphs.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any
+from typing import Any, cast
 
 from lark import Token, Transformer
 from lark.exceptions import LarkError
@@ -94,7 +96,7 @@ class _ToStatements(Transformer[Token, Any]):
             )
         name = c[1] if isinstance(c[1], Token) and c[1].type != "LBRACE" else None
         body = [s for s in c if isinstance(s, tuple)]
-        return (kind, name.value if name is not None else "", body)
+        return (kind, name.value if name is not None else "", body, c[-1])
 
     def graph_kind(self, c: list[Token]) -> Token:
         return c[0]
@@ -122,7 +124,8 @@ class _ToStatements(Transformer[Token, Any]):
         return ("decl", c[0], c[2])
 
     def subgraph(self, c: list[Any]) -> Any:
-        return ("subgraph", c[0], [s for s in c if isinstance(s, tuple)])
+        name = c[1].value if c[1].type == "NAME" else ""
+        return ("subgraph", c[0], [s for s in c if isinstance(s, tuple)], name, c[-1])
 
     def node_stmt(self, c: list[Any]) -> Any:
         return ("node_stmt", c[0], c[1] if len(c) > 1 else ([], []))
@@ -336,11 +339,27 @@ def parse_dot(text: str, *, filename: str = "<string>") -> Graph:
             expectation and hint.
     """
     text = text.removeprefix("\ufeff")
-    try:
-        parsed: Any = load_grammar("dot.lark", _TRANSFORMER, DotLexer).parse(text)
-        kind, name, body = parsed
+    with syntax_errors(text, filename):
+        kind, name, body, _ = parse_statements(text)
         builder = _Builder()
         builder.walk(body, _Scope({}, {}, ()), 0, top=True)
+    return builder.finish(name, kind, filename)
+
+
+def parse_statements(text: str) -> tuple[Token, str, list[Any], Token]:
+    """The statement tree of `text`: (digraph token, name, statements, closing brace).
+
+    Raises lark errors and `_Reject`; call inside `syntax_errors`.
+    """
+    parsed: Any = load_grammar("dot.lark", _TRANSFORMER, DotLexer).parse(text)
+    return cast(tuple[Token, str, list[Any], Token], parsed)
+
+
+@contextmanager
+def syntax_errors(text: str, filename: str) -> Iterator[None]:
+    """Turn rejections and lark failures inside the block into `DotSyntaxError`."""
+    try:
+        yield
     except _Reject as reject:
         line, column = _at(reject.token)
         raise DotSyntaxError.at(
@@ -355,7 +374,6 @@ def parse_dot(text: str, *, filename: str = "<string>") -> Graph:
             words=_expected_words,
             hinter=_hint,
         ) from None
-    return builder.finish(name, kind, filename)
 
 
 def _expected_words(expected: frozenset[str]) -> tuple[str, ...]:
