@@ -20,8 +20,11 @@ INDENT = "    "
 _WRAP = 88  # attribute lists longer than this go one per line
 
 
-def _key(key: str) -> str:
-    # Graphviz's own parser rejects dotted names bare; both parsers accept them quoted.
+def format_key(key: str) -> str:
+    """An attribute key as written: dotted keys quoted.
+
+    Graphviz's own parser rejects dotted names bare; both parsers accept them quoted.
+    """
     return key if "." not in key else quote(key)
 
 
@@ -29,7 +32,7 @@ def format_attrs(attrs: Mapping[str, str], indent: str) -> str:
     """` [k=v, ...]` for `attrs` ("" when empty), multi-line when long."""
     if not attrs:
         return ""
-    parts = [f"{_key(k)}={format_value(v)}" for k, v in attrs.items()]
+    parts = [f"{format_key(k)}={format_value(v)}" for k, v in attrs.items()]
     one_line = " [" + ", ".join(parts) + "]"
     if len(one_line) + len(indent) <= _WRAP and "\n" not in one_line:
         return one_line

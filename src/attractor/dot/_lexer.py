@@ -118,10 +118,12 @@ _COMMENT_SCAN = re.compile(
 def scan_comments(text: str) -> list[tuple[int, int, str]]:
     """Every comment in `text` (not inside strings) as (line, column, text), in order."""
     found = []
+    line, counted_to = 1, 0
     for match in _COMMENT_SCAN.finditer(text):
         if match.lastgroup == "COMMENT":
             start = match.start()
-            line = text.count("\n", 0, start) + 1
+            line += text.count("\n", counted_to, start)
+            counted_to = start
             column = start - (text.rfind("\n", 0, start) + 1) + 1
             found.append((line, column, match.group()))
     return found

@@ -15,8 +15,7 @@ from typing import Any
 
 from lark import Token
 
-from attractor.dot._format import INDENT, format_attrs
-from attractor.dot._format import _key as format_key
+from attractor.dot._format import INDENT, format_attrs, format_key
 from attractor.dot._lexer import scan_comments
 from attractor.dot._parse import parse_statements, syntax_errors
 from attractor.dot._values import format_value
