@@ -21,11 +21,13 @@ from attractor.effects import (
     AskHuman,
     Call,
     Called,
+    DrawRandom,
     EffectError,
     FakeInterpreter,
     FileRead,
     FileWritten,
     HumanAnswered,
+    RandomDrawn,
     ReadFile,
     RunShell,
     ShellRan,
@@ -100,6 +102,8 @@ class World:
     shell: Callable[[RunShell], ShellRan | EffectError] | None = None
     files: dict[str, str] = field(default_factory=dict)
     functions: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
+    by_attempt: bool = False  # pick replies by the call's attempt, not by how many came before
+    random_value: float | None = None  # answer every DrawRandom with this
     calls: list[CodergenCall] = field(default_factory=list)
     questions: list[Any] = field(default_factory=list)
     commands: list[RunShell] = field(default_factory=list)
@@ -120,7 +124,7 @@ class World:
         script = self.replies.get(call.node_id) or self.replies.get("*")
         if not script:
             return Called(value=msgspec.to_builtins(CodergenReply(response=f"re {call.node_id}")))
-        i = self._attempts[call.node_id]
+        i = call.attempt - 1 if self.by_attempt else self._attempts[call.node_id]
         self._attempts[call.node_id] += 1
         r = script[min(i, len(script) - 1)]
         value = r(call) if callable(r) else r
@@ -159,16 +163,17 @@ class World:
 
     def interpreter(self, seed: int = 0) -> FakeInterpreter:
         """A fake interpreter answering from this world."""
-        return FakeInterpreter(
-            {
-                Call: self.codergen,
-                AskHuman: self.ask,
-                RunShell: self.run_shell,
-                WriteFile: self.write,
-                ReadFile: self.read,
-            },
-            seed=seed,
-        )
+        responders: dict[type[Any], Callable[[Any], Any]] = {
+            Call: self.codergen,
+            AskHuman: self.ask,
+            RunShell: self.run_shell,
+            WriteFile: self.write,
+            ReadFile: self.read,
+        }
+        if self.random_value is not None:
+            value = self.random_value
+            responders[DrawRandom] = lambda _: RandomDrawn(value=value)
+        return FakeInterpreter(responders, seed=seed)
 
 
 @dataclass
