@@ -25,7 +25,6 @@ from attractor.dot._lexer import DotLexer
 from attractor.dot._model import AttrPosition, Edge, Graph, GraphOrigin, Node, Origin, freeze
 from attractor.dot._values import derive_class, unescape
 
-_NODE_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _QUALIFIED_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 MAX_SUBGRAPH_DEPTH = 100
 
