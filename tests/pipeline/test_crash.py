@@ -1,0 +1,130 @@
+"""Crash safety of whole pipeline runs: a process running `start_run` is SIGKILLed at a random
+instant; `resume_run` then reaches the same outcome and completed nodes as an uninterrupted run,
+and no tool command that had completed before the kill is performed again."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from attractor.effects import EffectCompleted, EffectRequested, RunShell
+from attractor.events import read_log, verify_log
+from attractor.pipeline.run import RunOptions, replay_run, resume_run, start_run
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOLS = [f"t{i}" for i in range(8)]
+
+DRIVER = """
+import asyncio, sys
+from attractor.pipeline.run import RunOptions, start_run
+dot, root = sys.argv[1], sys.argv[2]
+print("ready", flush=True)
+asyncio.run(start_run(dot, RunOptions(logs_root=root)))
+"""
+
+
+def pipeline(marks: Path) -> str:
+    """Tool stages that each append their id to `marks`, with LLM stages between them."""
+    nodes = ["start [shape=Mdiamond]", "done [shape=Msquare]"]
+    for t in TOOLS:
+        cmd = f"sleep 0.01; echo {t} >> {marks}"
+        nodes.append(f'{t} [shape=parallelogram, tool_command="{cmd}"]')
+        nodes.append(f'{t}_llm [prompt="think about {t}"]')
+    flow = " -> ".join(["start", *(x for t in TOOLS for x in (t, f"{t}_llm")), "done"])
+    return "digraph crash {\n  " + "\n  ".join([*nodes, flow]) + "\n}\n"
+
+
+def _completed_and_requested(log: Path) -> tuple[set[str], set[str]]:
+    """Tool ids whose shell effect completed / was requested in `log`."""
+    requests: dict[str, str] = {}
+    done: set[str] = set()
+    for entry in read_log(log):
+        event = entry.event
+        if isinstance(event, EffectRequested) and isinstance(event.request, RunShell):
+            requests[event.effect_id] = event.request.command.split("echo ")[1].split()[0]
+        elif isinstance(event, EffectCompleted) and event.effect_id in requests:
+            done.add(requests[event.effect_id])
+    return done, set(requests.values())
+
+
+def kill_and_resume(tmp: Path, rng: random.Random, expected: tuple[str, ...]) -> None:
+    """One kill at a random instant, then resume and check."""
+    marks, root, dot = tmp / "marks", tmp / "runs", tmp / "crash.dot"
+    dot.write_text(pipeline(marks))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", DRIVER, str(dot), str(root)],
+        stdout=subprocess.PIPE,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == b"ready"
+    time.sleep(rng.uniform(0.0, 0.4))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    runs = list(root.iterdir()) if root.exists() else []
+    if not runs or not (runs[0] / "events.jsonl").exists():
+        return  # killed before the run existed: nothing to resume
+    run_dir = runs[0]
+    log = run_dir / "events.jsonl"
+    verify_log(log)  # only a torn tail is tolerated
+    completed, requested = _completed_and_requested(log)
+    result = asyncio.run(resume_run(run_dir))
+    assert result.stopped == "done"
+    assert result.state.finished is not None
+    assert result.state.finished.status == "success"
+    top = result.state.top()
+    assert top is not None
+    assert top.completed == expected
+    counts = Counter(marks.read_text().split())
+    assert set(counts) == set(TOOLS)
+    for tool_id, n in counts.items():
+        if tool_id in completed:
+            assert n == 1, f"{tool_id} had completed before the kill but ran again"
+        elif tool_id in requested:
+            assert n in (1, 2), f"{tool_id} was in flight: at least once, at most twice"
+        else:
+            assert n == 1
+    assert asyncio.run(replay_run(run_dir)).stopped == "done"
+
+
+def uninterrupted(tmp: Path) -> tuple[str, ...]:
+    """The completed nodes of a run that is never killed."""
+    tmp.mkdir()
+    dot = tmp / "crash.dot"
+    dot.write_text(pipeline(tmp / "marks"))
+    result = asyncio.run(start_run(dot, RunOptions(logs_root=str(tmp / "runs"), fsync=False)))
+    top = result.state.top()
+    assert top is not None
+    assert sorted(Counter((tmp / "marks").read_text().split()).values()) == [1] * len(TOOLS)
+    return top.completed
+
+
+def _kills(tmp_path: Path, n: int, seed: int) -> None:
+    expected = uninterrupted(tmp_path / "whole")
+    rng = random.Random(seed)
+    for i in range(n):
+        case = tmp_path / f"kill{i}"
+        case.mkdir()
+        kill_and_resume(case, rng, expected)
+
+
+def test_sigkill_then_resume_10_times(tmp_path: Path) -> None:
+    """Ten kills at random instants: every run resumes to the same end, no tool runs twice."""
+    _kills(tmp_path, 10, seed=4)
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_60_times(tmp_path: Path) -> None:
+    """Sixty kills at random instants (slow suite)."""
+    _kills(tmp_path, 60, seed=44)
