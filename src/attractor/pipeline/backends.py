@@ -11,6 +11,7 @@ A backend that raises is not an effect failure: as spec §4.5 says, it is a FAIL
 
 Two backends live here: `SimulationBackend` (the spec's default, no LLM) and `ScriptedBackend`
 (responses and outcomes per node and attempt from a JSON script; see docs/interviewers.md).
+`LlmBackend` wraps the LLM layer's `UnifiedLlmCodergenBackend` for `--backend llm`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from typing import Annotated, Any, Literal, Protocol
 
 import msgspec
 
+from attractor.llm.client import Client
+from attractor.llm.codergen import UnifiedLlmCodergenBackend
+from attractor.llm.errors import ConfigurationError
 from attractor.pipeline.model import CodergenCall, CodergenReply, Outcome, StageStatus
 
 CODERGEN = "codergen"
@@ -306,14 +310,48 @@ def as_call_performer(backend: CodergenBackend) -> Callable[[Any], Awaitable[Any
 
 
 def backend_from_spec(spec: str) -> CodergenBackend:
-    """The backend a `--backend` value names: `simulate`, or `scripted:FILE` (loaded now).
+    """The backend a `--backend` value names: `simulate`, `scripted:FILE` (loaded now), or
+    `llm` (the unified LLM client configured from the environment).
 
     Raises:
-        BackendSpecError: an unknown name. `ScriptFileError` for a bad script file.
+        BackendSpecError: an unknown name, or `llm` without any provider key set.
+            `ScriptFileError` for a bad script file.
     """
     name, _, arg = spec.partition(":")
     if name == "simulate" and not arg:
         return SimulationBackend()
     if name == "scripted" and arg:
         return ScriptedBackend(load_script(arg))
-    raise BackendSpecError(f"unknown backend {spec!r}: use 'simulate' or 'scripted:FILE'")
+    if name == "llm" and not arg:
+        return llm_backend()
+    raise BackendSpecError(
+        f"unknown backend {spec!r}: use 'simulate' or 'scripted:FILE' (or 'llm' for the unified "
+        "LLM client configured from the environment)"
+    )
+
+
+class LlmBackend:
+    """`UnifiedLlmCodergenBackend` (LLM layer) with its reply typed as a `CodergenReply`."""
+
+    def __init__(self, inner: UnifiedLlmCodergenBackend) -> None:
+        self.inner = inner
+
+    async def run(self, call: CodergenCall) -> CodergenReply:
+        """Answer with the unified LLM client; errors are FAIL/RETRY outcomes."""
+        reply = await self.inner.run(call)
+        return msgspec.convert(msgspec.to_builtins(reply), CodergenReply)
+
+
+def llm_backend(client: Client | None = None) -> LlmBackend:
+    """The `llm` backend over `client`, or over `Client.from_env()` (BackendSpecError if empty)."""
+    if client is None:
+        try:
+            client = Client.from_env()
+        except ConfigurationError as exc:
+            raise BackendSpecError(f"backend 'llm': {exc.message}") from None
+        if not client.provider_names:
+            raise BackendSpecError(
+                "backend 'llm' needs a provider key: set OPENAI_API_KEY, ANTHROPIC_API_KEY, "
+                "GEMINI_API_KEY (or GOOGLE_API_KEY), or OPENAI_COMPATIBLE_BASE_URL"
+            )
+    return LlmBackend(UnifiedLlmCodergenBackend(client))
