@@ -12,6 +12,7 @@ Example:
 """
 
 from attractor.testing.fake_providers._load import ScenarioError, load_scenario, parse_scenario
+from attractor.testing.fake_providers._process import FakeProviderProcess
 from attractor.testing.fake_providers._recording import RecordedRequest, key_digest
 from attractor.testing.fake_providers._scenario import (
     ECHO,
@@ -34,6 +35,7 @@ from attractor.testing.fake_providers._validate import ValidationUnavailableErro
 __all__ = [
     "ECHO",
     "Error",
+    "FakeProviderProcess",
     "FakeProviderServer",
     "Fault",
     "Match",

@@ -21,7 +21,7 @@ from attractor.testing.fake_providers._state import DEFAULT_MAX_RECORDED, Server
 from attractor.testing.fake_providers._validate import load_validators
 
 Provider = Literal["openai", "openai_chat", "anthropic", "gemini"]
-_BASE_PATHS: dict[str, str] = {"openai": "/v1", "openai_chat": "/v1", "anthropic": "", "gemini": ""}
+BASE_PATHS: dict[str, str] = {"openai": "/v1", "openai_chat": "/v1", "anthropic": "", "gemini": ""}
 
 
 class NotLoopbackError(ValueError):
@@ -140,7 +140,7 @@ class FakeProviderServer:
         OpenAI SDKs expect the `/v1` suffix; the Anthropic and Gemini SDKs add their own
         version path.
         """
-        return self.url + _BASE_PATHS[provider]
+        return self.url + BASE_PATHS[provider]
 
     def env(self) -> dict[str, str]:
         """`OPENAI_BASE_URL`, `ANTHROPIC_BASE_URL` and `GEMINI_BASE_URL` for this server."""
