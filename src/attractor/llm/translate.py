@@ -14,16 +14,24 @@ from typing import Any
 
 import msgspec
 
-from attractor.llm.types import ContentKind, Message, Role
+from attractor.llm.errors import UnsupportedContentError
+from attractor.llm.types import ContentKind, Message, Role, ToolResultData
 from attractor.llm.wire import decode_json_object
 
 __all__ = [
     "arguments_of",
+    "as_count",
+    "as_list",
+    "as_object",
+    "as_str",
     "estimate_tokens",
+    "merge_options",
     "split_system",
     "tool_call_names",
+    "tool_output_text",
     "tool_result_object",
     "tool_result_text",
+    "unsupported_content",
 ]
 
 _ENCODER = msgspec.json.Encoder()
@@ -87,3 +95,53 @@ def estimate_tokens(text: str) -> int:
     (spec §3.9 says those are estimated).
     """
     return (len(text) + 3) // 4 if text else 0
+
+
+# Accessors for provider JSON of unknown quality: they never raise, so a mutated body can only
+# ever produce a typed error upstream, never a KeyError or TypeError.
+
+
+def as_object(value: Any) -> dict[str, Any]:
+    """`value` if it is a JSON object, else {}."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    """`value` if it is a JSON array, else []."""
+    return value if isinstance(value, list) else []
+
+
+def as_str(value: Any) -> str:
+    """`value` if it is a string, else ''."""
+    return value if isinstance(value, str) else ""
+
+
+def as_count(value: Any) -> int | None:
+    """`value` if it is a non-negative integer (a token count), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def merge_options(body: dict[str, Any], options: dict[str, Any]) -> None:
+    """Merge `provider_options[provider]` into a request body; objects merge one level deep."""
+    for key, value in options.items():
+        current = body.get(key)
+        if isinstance(current, dict) and isinstance(value, dict):
+            body[key] = {**current, **value}
+        else:
+            body[key] = value
+
+
+def tool_output_text(result: ToolResultData) -> str:
+    """A tool result as the text the model reads; a failure says so ("Error: ...")."""
+    body = tool_result_text(result.content)
+    return f"Error: {body}" if result.is_error and not body.lower().startswith("error") else body
+
+
+def unsupported_content(
+    provider: str, index: int, kind: str, role: str, hint: str
+) -> UnsupportedContentError:
+    """The error for content a wire format cannot carry, naming the message and a way out."""
+    return UnsupportedContentError(
+        f"messages[{index}] ({role}): content kind {kind!r} is not supported by {provider}; {hint}",
+        provider=provider,
+    )

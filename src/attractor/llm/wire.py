@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from attractor.llm.errors import (
+    ProviderError,
     SDKError,
     error_from_grpc_status,
     error_from_status,
@@ -30,6 +31,7 @@ __all__ = [
     "data_uri",
     "decode_json_object",
     "error_from_http",
+    "error_from_payload",
     "rate_limit_from_headers",
 ]
 
@@ -227,3 +229,34 @@ def rate_limit_from_headers(headers: Mapping[str, str], now: datetime) -> RateLi
 def data_uri(media_type: str, data: bytes) -> str:
     """A `data:<mime>;base64,<...>` URI for inline bytes."""
     return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+# Error codes that name their HTTP-status family, for errors reported without a status (an
+# error object inside a 200 body or an SSE stream).
+_CODE_STATUS = {
+    "rate_limit_exceeded": 429,
+    "insufficient_quota": 429,
+    "invalid_api_key": 401,
+    "invalid_prompt": 400,
+    "invalid_request_error": 400,
+    "context_length_exceeded": 400,
+    "model_not_found": 404,
+}
+
+
+def error_from_payload(provider: str, error: Any, raw: Any = None) -> SDKError:
+    """A typed error for an `{"code", "type", "message"}` object that came without HTTP status.
+
+    The class follows the code (`rate_limit_exceeded` -> RateLimitError ...), then the message
+    (spec §6.5); anything else is a retryable ServerError. `status_code` stays None.
+    """
+    err = error if isinstance(error, dict) else {}
+    code = next((v for v in (err.get("code"), err.get("type")) if isinstance(v, str) and v), None)
+    message = err.get("message") if isinstance(err.get("message"), str) else None
+    text = message or f"{provider} reported an error without a message"
+    exc = error_from_status(
+        _CODE_STATUS.get(code or "", 500), text, provider=provider, error_code=code, raw=raw
+    )
+    if isinstance(exc, ProviderError):
+        exc.status_code = None
+    return exc

@@ -1,0 +1,493 @@
+"""OpenAI Responses adapter over real loopback HTTP: the §8.9 parity rows, bad input, requests.
+
+Every request goes through `Client` to the fake provider server, which validates each body
+against the official SDK's `ResponseCreateParams` (a body it would refuse fails with a 400).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from attractor.llm import errors as e
+from attractor.llm import generate, generate_object, stream
+from attractor.llm.adapters.openai_responses import request_body
+from attractor.llm.retry import RetryPolicy
+from attractor.llm.tools import Tool
+from attractor.llm.types import (
+    ContentPart,
+    DocumentData,
+    ImageData,
+    Message,
+    Request,
+    ResponseFormat,
+    ToolChoice,
+    ToolDefinition,
+)
+from attractor.testing.fake_providers import (
+    Error,
+    FakeProviderServer,
+    Fault,
+    Scenario,
+    Step,
+    Thinking,
+    ToolCall,
+    Usage,
+)
+
+from .conftest import TEST_KEY, MakeClient
+
+pytestmark = pytest.mark.anyio
+
+MODEL = "gpt-5.2"
+PNG = b"\x89PNG\r\n\x1a\nfake-image-bytes"
+FAST = RetryPolicy(max_retries=2, base_delay=0.001, jitter=False)
+
+
+def _play(server: FakeProviderServer, *steps: Step, **options: Any) -> None:
+    server.play(Scenario(steps=steps, **options))
+
+
+def _req(*messages: Message, **fields: Any) -> Request:
+    return Request(model=MODEL, messages=messages or (Message.user("hi"),), **fields)
+
+
+def _body(server: FakeProviderServer, index: int = -1) -> dict[str, Any]:
+    body: dict[str, Any] = server.requests[index].body
+    return body
+
+
+# ---- parity matrix -------------------------------------------------------------------------
+
+
+async def test_simple_generation(fake_server: FakeProviderServer, make_client: MakeClient) -> None:
+    """A plain request returns text, a stop finish, usage, and sends system text as instructions."""
+    _play(fake_server, Step(text="Hello there."))
+    client = make_client("openai")
+    messages = (Message.system("Be brief."), Message.developer("No emoji."), Message.user("hi"))
+    response = await client.complete(_req(*messages))
+    assert response.text == "Hello there."
+    assert (response.provider, response.model) == ("openai", MODEL)
+    assert response.finish_reason.reason == "stop"
+    assert response.usage.input_tokens > 0
+    assert response.usage.output_tokens > 0
+    body = _body(fake_server)
+    assert body["instructions"] == "Be brief.\n\nNo emoji."
+    assert body["input"] == [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}
+    ]
+    assert fake_server.requests[-1].has_api_key(TEST_KEY)
+
+
+async def test_streaming_text(fake_server: FakeProviderServer, make_client: MakeClient) -> None:
+    """Text deltas arrive between TEXT_START and TEXT_END and join to the FINISH response text."""
+    _play(fake_server, Step(text="one two three four five", deltas=5))
+    events = [ev async for ev in make_client("openai").stream(_req())]
+    kinds = [ev.type for ev in events]
+    assert kinds[0] == "stream_start"
+    assert kinds[-1] == "finish"
+    assert kinds[1:-1] == ["text_start"] + ["text_delta"] * 5 + ["text_end"]
+    joined = "".join(ev.delta or "" for ev in events if ev.type == "text_delta")
+    final = events[-1].response
+    assert final is not None
+    assert joined == final.text == "one two three four five"
+    assert _body(fake_server)["stream"] is True
+
+
+async def test_image_input_base64_url_and_local_path(
+    fake_server: FakeProviderServer, make_client: MakeClient, tmp_path: Path
+) -> None:
+    """Inline bytes and local files become data URIs; URLs are passed as they are."""
+    _play(fake_server, Step(text="a cat"))
+    shot = tmp_path / "shot.jpg"
+    shot.write_bytes(PNG)
+    message = Message.user(
+        "what is this?",
+        ContentPart.of_image(ImageData(data=PNG, media_type="image/png", detail="high")),
+        ContentPart.of_image(ImageData(url="https://example.com/cat.png")),
+        ContentPart.of_image(ImageData(url=str(shot))),
+    )
+    response = await make_client("openai").complete(_req(message))
+    assert response.text == "a cat"
+    images = [p for p in _body(fake_server)["input"][0]["content"] if p["type"] == "input_image"]
+    assert images[0]["image_url"].startswith("data:image/png;base64,")
+    assert images[0]["detail"] == "high"
+    assert images[1]["image_url"] == "https://example.com/cat.png"
+    assert images[2]["image_url"].startswith("data:image/jpeg;base64,")
+
+
+async def test_single_tool_call_and_execution(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """generate() runs the tool and sends function_call + function_call_output items back."""
+    _play(
+        fake_server,
+        Step(tool_calls=(ToolCall("get_weather", {"city": "SF"}, id="call_1"),)),
+        Step(text="It is sunny."),
+    )
+    weather = Tool("get_weather", "Weather", _CITY, execute=lambda city: f"72F in {city}")
+    result = await generate(
+        MODEL, "weather?", tools=[weather], max_tool_rounds=3, client=make_client("openai")
+    )
+    assert result.text == "It is sunny."
+    assert len(result.steps) == 2
+    follow_up = _body(fake_server)["input"]
+    assert follow_up[1] == {
+        "type": "function_call",
+        "call_id": "call_1",
+        "name": "get_weather",
+        "arguments": '{"city":"SF"}',
+    }
+    assert follow_up[2] == {
+        "type": "function_call_output",
+        "call_id": "call_1",
+        "output": "72F in SF",
+    }
+    assert _body(fake_server, 0)["tools"][0]["name"] == "get_weather"
+
+
+_CITY = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+
+
+async def test_parallel_tool_calls(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """Two calls in one turn both run; their outputs go back in call order."""
+    calls = (ToolCall("get_weather", {"city": "SF"}), ToolCall("get_weather", {"city": "NY"}))
+    _play(fake_server, Step(tool_calls=calls), Step(text="Both sunny."))
+    weather = Tool("get_weather", "Weather", _CITY, execute=lambda city: f"sun in {city}")
+    result = await generate(
+        MODEL, "weather?", tools=[weather], max_tool_rounds=1, client=make_client("openai")
+    )
+    assert result.text == "Both sunny."
+    outputs = [i for i in _body(fake_server)["input"] if i["type"] == "function_call_output"]
+    assert [o["output"] for o in outputs] == ["sun in SF", "sun in NY"]
+
+
+async def test_multi_step_tool_loop(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """Three tool rounds then an answer: four LLM calls, each continuing the conversation."""
+    steps = [Step(tool_calls=(ToolCall("count", {"n": n}),)) for n in range(3)]
+    _play(fake_server, *steps, Step(text="done"))
+    counter = Tool("count", "Count", {"type": "object", "properties": {"n": {"type": "integer"}}})
+    counter = Tool(counter.name, counter.description, counter.parameters, execute=lambda n: n + 1)
+    result = await generate(
+        MODEL, "count", tools=[counter], max_tool_rounds=5, client=make_client("openai")
+    )
+    assert result.text == "done"
+    assert len(result.steps) == 4
+    outputs = [i for i in _body(fake_server)["input"] if i["type"] == "function_call_output"]
+    assert [o["output"] for o in outputs] == ["1", "2", "3"]
+
+
+async def test_streaming_with_tool_calls(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """A streamed tool call has START, argument DELTAs and an END with parsed arguments."""
+    _play(fake_server, Step(tool_calls=(ToolCall("get_weather", {"city": "Paris"}),)))
+    request = _req(tools=(ToolDefinition("get_weather", parameters=_CITY),))
+    events = [ev async for ev in make_client("openai").stream(request)]
+    kinds = [ev.type for ev in events]
+    assert kinds[:2] == ["stream_start", "tool_call_start"]
+    assert "tool_call_delta" in kinds
+    assert kinds[-2:] == ["tool_call_end", "finish"]
+    end = events[-2].tool_call
+    assert end is not None
+    assert end.arguments == {"city": "Paris"}
+    final = events[-1].response
+    assert final is not None
+    assert final.finish_reason.reason == "tool_calls"
+    assert final.tool_calls[0].name == "get_weather"
+
+
+async def test_high_level_stream_runs_tools(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """stream() executes the tool between steps and ends with the final answer."""
+    _play(fake_server, Step(tool_calls=(ToolCall("get_weather", {"city": "SF"}),)), Step(text="ok"))
+    weather = Tool("get_weather", "Weather", _CITY, execute=lambda city: "sunny")
+    result = stream(MODEL, "w?", tools=[weather], max_tool_rounds=2, client=make_client("openai"))
+    kinds = [ev.type async for ev in result]
+    assert "step_finish" in kinds
+    assert kinds[-1] == "finish"
+    assert (await result.response()).text == "ok"
+
+
+async def test_structured_output(fake_server: FakeProviderServer, make_client: MakeClient) -> None:
+    """generate_object sends text.format json_schema (strict) and validates the answer."""
+    _play(fake_server, Step(text='{"name": "Ada", "age": 36}'))
+    schema = {
+        "type": "object",
+        "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+        "required": ["name", "age"],
+        "additionalProperties": False,
+    }
+    result = await generate_object(
+        MODEL, "who?", schema=schema, schema_name="person", client=make_client("openai")
+    )
+    assert result.output == {"name": "Ada", "age": 36}
+    fmt = _body(fake_server)["text"]["format"]
+    assert fmt == {"type": "json_schema", "name": "person", "strict": True, "schema": schema}
+
+
+async def test_reasoning_tokens_and_thinking(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """reasoning.effort is sent; reasoning tokens and the summary come back; replay keeps the id."""
+    usage = Usage(input_tokens=50, output_tokens=40, reasoning_tokens=30)
+    thinking = (Thinking(text="Let me think.", signature="enc-123"),)
+    _play(fake_server, Step(text="42", thinking=thinking, usage=usage), Step(text="ok"))
+    client = make_client("openai")
+    response = await client.complete(_req(reasoning_effort="high"))
+    assert _body(fake_server)["reasoning"] == {"effort": "high"}
+    assert response.usage.reasoning_tokens == 30
+    assert response.reasoning == "Let me think."
+    await client.complete(_req(Message.user("hi"), response.message, Message.user("and?")))
+    replayed = _body(fake_server)["input"][1]
+    assert replayed["type"] == "reasoning"
+    assert replayed["encrypted_content"] == "enc-123"
+    assert replayed["id"].startswith("rs_")
+
+
+async def test_streamed_reasoning_events(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """Reasoning summary deltas become REASONING_* events ending with the signed thinking."""
+    _play(fake_server, Step(text="x", thinking=(Thinking(text="a b c", signature="s1"),)))
+    events = [ev async for ev in make_client("openai").stream(_req())]
+    deltas = [ev.reasoning_delta for ev in events if ev.type == "reasoning_delta"]
+    assert "".join(d or "" for d in deltas) == "a b c"
+    end = next(ev for ev in events if ev.type == "reasoning_end")
+    assert end.thinking is not None
+    assert end.thinking.signature == "s1"
+
+
+@pytest.mark.parametrize(
+    ("status", "error_class"),
+    [
+        (400, e.InvalidRequestError),
+        (401, e.AuthenticationError),
+        (403, e.AccessDeniedError),
+        (404, e.NotFoundError),
+        (429, e.RateLimitError),
+        (500, e.ServerError),
+    ],
+)
+async def test_http_errors_are_typed(
+    fake_server: FakeProviderServer, make_client: MakeClient, status: int, error_class: type
+) -> None:
+    """Each error status raises its typed error with provider, status, message and Retry-After."""
+    _play(fake_server, Step(error=Error(status=status, message="scripted", retry_after="7")))
+    with pytest.raises(error_class) as caught:
+        await make_client("openai").complete(_req())
+    err = caught.value
+    assert (err.provider, err.status_code, err.message) == ("openai", status, "scripted")
+    assert err.retry_after == 7.0
+
+
+async def test_streaming_error_status_raises_before_data(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """A 429 on a stream raises RateLimitError before any event (so it can be retried)."""
+    _play(fake_server, Step(error=Error(status=429, retry_after="3")))
+    with pytest.raises(e.RateLimitError) as caught:
+        async for _ in make_client("openai").stream(_req()):
+            pass
+    assert caught.value.retry_after == 3.0
+
+
+async def test_server_error_is_retried_by_generate(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """A 500 then a success: generate() retries and returns the answer."""
+    _play(fake_server, Step(error=Error(status=500)), Step(text="recovered"))
+    result = await generate(MODEL, "hi", client=make_client("openai"), retry_policy=FAST)
+    assert result.text == "recovered"
+    assert len(fake_server.requests) == 2
+
+
+async def test_usage_is_accurate(fake_server: FakeProviderServer, make_client: MakeClient) -> None:
+    """Scripted token counts arrive unchanged, total included, in complete() and stream()."""
+    usage = Usage(input_tokens=123, output_tokens=45, reasoning_tokens=6, cache_read_tokens=100)
+    _play(fake_server, Step(text="x", usage=usage, repeat=True))
+    client = make_client("openai")
+    plain = (await client.complete(_req())).usage
+    streamed = [ev async for ev in client.stream(_req())][-1].usage
+    for got in (plain, streamed):
+        assert got is not None
+        assert (got.input_tokens, got.output_tokens, got.total_tokens) == (123, 45, 168)
+        assert (got.reasoning_tokens, got.cache_read_tokens) == (6, 100)
+
+
+async def test_prompt_caching_reports_cache_reads(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """Turn 2 of a conversation reports cache_read_tokens > 0 (automatic prefix caching)."""
+    _play(fake_server, prompt_caching=True)
+    client = make_client("openai")
+    system = Message.system("You are a careful assistant. " * 40)
+    first = await client.complete(_req(system, Message.user("turn one")))
+    second = await client.complete(
+        _req(system, Message.user("turn one"), first.message, Message.user("turn two"))
+    )
+    assert not first.usage.cache_read_tokens
+    assert (second.usage.cache_read_tokens or 0) > 0
+
+
+async def test_provider_options_pass_through(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """provider_options.openai keys reach the body; nested objects merge with ours."""
+    _play(fake_server, Step(text="ok"))
+    options = {"openai": {"store": False, "reasoning": {"summary": "auto"}}, "anthropic": {"x": 1}}
+    await make_client("openai").complete(_req(reasoning_effort="low", provider_options=options))
+    body = _body(fake_server)
+    assert body["store"] is False
+    assert body["reasoning"] == {"effort": "low", "summary": "auto"}
+    assert "x" not in body
+
+
+async def test_tool_choice_modes(fake_server: FakeProviderServer, make_client: MakeClient) -> None:
+    """auto/none/required are strings; a named choice names the function."""
+    _play(fake_server, Step(text="ok", repeat=True))
+    client = make_client("openai")
+    tools = (ToolDefinition("f"),)
+    sent = []
+    for choice in (ToolChoice(), ToolChoice("none"), ToolChoice("required"), ToolChoice.named("f")):
+        await client.complete(_req(tools=tools, tool_choice=choice))
+        sent.append(_body(fake_server)["tool_choice"])
+    assert sent == ["auto", "none", "required", {"type": "function", "name": "f"}]
+
+
+# ---- bad input -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["malformed_json", "empty_body", "disconnect", "html"])
+async def test_broken_plain_answers_are_typed_errors(
+    fake_server: FakeProviderServer, make_client: MakeClient, kind: str
+) -> None:
+    """Cut, empty, HTML and half-sent bodies raise typed errors naming the provider."""
+    _play(fake_server, Step(text="hello", fault=Fault(kind=kind)))  # type: ignore[arg-type]
+    with pytest.raises(e.SDKError) as caught:
+        await make_client("openai").complete(_req())
+    assert "openai" in str(caught.value)
+    if kind == "html":
+        assert isinstance(caught.value, e.ServerError)
+        assert "proxy page" in caught.value.message
+
+
+@pytest.mark.parametrize("kind", ["wrong_content_type", "garbage_sse", "unknown_event"])
+async def test_tolerated_stream_oddities(
+    fake_server: FakeProviderServer, make_client: MakeClient, kind: str
+) -> None:
+    """Mislabelled SSE, garbage lines and unknown event types do not disturb the stream."""
+    _play(fake_server, Step(text="still fine", fault=Fault(kind=kind, after_events=2)))  # type: ignore[arg-type]
+    events = [ev async for ev in make_client("openai").stream(_req())]
+    assert events[-1].type == "finish"
+    assert events[-1].response is not None
+    assert events[-1].response.text == "still fine"
+
+
+@pytest.mark.parametrize(
+    ("kind", "error_kind"),
+    [
+        ("disconnect", "StreamError"),
+        ("malformed_json", "StreamError"),
+        ("empty_body", "StreamError"),
+        ("error_event", "ServerError"),
+    ],
+)
+async def test_mid_stream_failures_end_with_an_error_event(
+    fake_server: FakeProviderServer, make_client: MakeClient, kind: str, error_kind: str
+) -> None:
+    """A stream broken after data ends with one ERROR event of the right kind."""
+    fault = Fault(kind=kind, after_events=4)  # type: ignore[arg-type]
+    _play(fake_server, Step(text="a b c d e f g h", fault=fault))
+    events = [ev async for ev in make_client("openai").stream(_req())]
+    assert events[0].type == "stream_start"
+    assert events[-1].type == "error"
+    assert events[-1].error is not None
+    assert events[-1].error.kind == error_kind
+    assert [ev.type for ev in events].count("error") == 1
+
+
+async def test_invalid_tool_arguments_keep_the_raw_text(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """Arguments that are not JSON stay available raw; generate() reports them to the model."""
+    _play(
+        fake_server,
+        Step(tool_calls=(ToolCall("get_weather", raw_arguments='{"city": "SF"'),)),
+        Step(text="sorry"),
+    )
+    weather = Tool("get_weather", "Weather", _CITY, execute=lambda city: "sunny")
+    result = await generate(
+        MODEL, "w?", tools=[weather], max_tool_rounds=1, client=make_client("openai")
+    )
+    first = result.steps[0].response.tool_calls[0]
+    assert first.raw_arguments == '{"city": "SF"'
+    assert result.steps[0].tool_results[0].is_error
+    output = next(i for i in _body(fake_server)["input"] if i["type"] == "function_call_output")
+    assert output["output"].startswith("Error:")
+
+
+async def test_unknown_model_is_passed_through(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """A model id the catalog does not know is sent unchanged."""
+    _play(fake_server, Step(text="ok"))
+    response = await make_client("openai").complete(
+        Request(model="my-finetune:v7", messages=(Message.user("hi"),))
+    )
+    assert response.model == "my-finetune:v7" == _body(fake_server)["model"]
+
+
+async def test_missing_key_is_an_authentication_error(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """Without a key nothing is sent and the error names the provider and the runtime."""
+    fake_server.play()
+    with pytest.raises(e.AuthenticationError) as caught:
+        await make_client("openai", api_key=None).complete(_req())
+    assert caught.value.provider == "openai"
+    assert "runtime" in caught.value.message
+    assert fake_server.requests == ()
+
+
+async def test_audio_is_rejected_clearly(make_client: MakeClient) -> None:
+    """Audio input raises UnsupportedContentError naming the message, before any request."""
+    from attractor.llm.types import AudioData
+
+    audio = ContentPart(kind="audio", audio=AudioData(data=b"RIFF", media_type="audio/wav"))
+    with pytest.raises(e.UnsupportedContentError, match=r"messages\[0\].*'audio'"):
+        await make_client("openai").complete(_req(Message.user("listen", audio)))
+
+
+async def test_documents_become_input_files(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """A PDF given as bytes becomes an input_file with a data URI and a file name."""
+    _play(fake_server, Step(text="read"))
+    doc = DocumentData(data=b"%PDF-1.4", media_type="application/pdf", file_name="a.pdf")
+    part = ContentPart(kind="document", document=doc)
+    await make_client("openai").complete(_req(Message.user("read", part)))
+    part = _body(fake_server)["input"][0]["content"][1]
+    assert part["type"] == "input_file"
+    assert part["filename"] == "a.pdf"
+    assert part["file_data"].startswith("data:application/pdf;base64,")
+
+
+def test_stop_sequences_give_a_warning_not_a_field() -> None:
+    """The Responses API has no stop parameter: translation warns instead of sending one."""
+    wire = request_body(_req(stop_sequences=("END",)))
+    assert "stop" not in wire.body
+    assert wire.warnings[0].code == "unsupported_parameter"
+
+
+def test_json_mode_uses_json_object_format() -> None:
+    """ResponseFormat(type='json') maps to text.format json_object."""
+    wire = request_body(_req(response_format=ResponseFormat(type="json")))
+    assert wire.body["text"] == {"format": {"type": "json_object"}}
