@@ -44,7 +44,7 @@ def test_async_sdks_stream_against_the_fake(play):
 
 
 def test_records_keep_each_runtime_key_under_concurrency(play):
-    """Eight keys, 40 calls each, concurrent calls: every record carries the key its sender used."""
+    """Eight keys, 12 calls each, concurrently: every record carries the key its sender used."""
     server: FakeProviderServer = play()
     keys = [f"sk-runtime-{index}" for index in range(8)]
 
@@ -58,13 +58,13 @@ def test_records_keep_each_runtime_key_under_concurrency(play):
         response.raise_for_status()
 
     async def run() -> None:
-        limits = httpx.Limits(max_connections=32)
+        limits = httpx.Limits(max_connections=16)
         async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-            await asyncio.gather(*(call(client, key, i) for key in keys for i in range(40)))
+            await asyncio.gather(*(call(client, key, i) for key in keys for i in range(12)))
 
     asyncio.run(run())
     records = server.requests
-    assert len(records) == 320
+    assert len(records) == 96
     for record in records:
         sender = record.body["input"].split("#")[0]
         assert record.has_api_key(sender)
