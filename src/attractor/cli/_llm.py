@@ -20,11 +20,11 @@ from attractor.cli._app import app
 from attractor.cli._output import fail, out_console
 from attractor.llm import catalog
 from attractor.llm.client import Client
-from attractor.llm.effects import effect_error
+from attractor.llm.effects import effect_error, record_response
 from attractor.llm.errors import ConfigurationError, SDKError
 from attractor.llm.generate import generate
 from attractor.llm.streaming import stream
-from attractor.llm.types import Response, StreamEventType, to_json_object
+from attractor.llm.types import Response, StreamEventType
 
 ENV_KEYS = {
     "openai": "OPENAI_API_KEY",
@@ -73,8 +73,7 @@ def _provider_error(exc: SDKError, client: Client) -> NoReturn:
 
 
 def _response_json(response: Response) -> str:
-    body = msgspec.structs.replace(response, raw=None)
-    return msgspec.json.encode(to_json_object(body)).decode()
+    return msgspec.json.encode(record_response(response).response).decode()
 
 
 async def _streamed(model: str, prompt: str, echo: bool, **kwargs: Any) -> Response:
