@@ -8,6 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from attractor.events import BlobStore, Entry, read_log
@@ -18,7 +19,7 @@ from attractor.pipeline.artifacts import (
     encode_artifact,
 )
 from attractor.pipeline.decider import stage_dir
-from attractor.pipeline.events import CheckpointSaved, RunForked
+from attractor.pipeline.events import CheckpointSaved, RunFinished, RunForked, RunStarted
 from attractor.pipeline.model import outcome_from_status_json
 from attractor.pipeline.projector import Projector, project, rebuild
 from attractor.pipeline.run import RunOptions, RunResult, fork_run, resume_run, start_run
@@ -373,3 +374,26 @@ def test_fork_observers_see_the_run_forked_entry(live: Path, tmp_path: Path) -> 
     seen: list[Entry] = []
     asyncio.run(fork_run(live, 9, logs_root=tmp_path, observers=[seen.append]))
     assert isinstance(seen[0].event, RunForked)
+
+
+def test_live_writes_wait_for_the_engine_to_yield(live: Path, tmp_path: Path) -> None:
+    """In an event loop a burst of entries is written once the loop runs again, coalesced."""
+    copy = tmp_path / "run"
+    shutil.copytree(live / "blobs", copy / "blobs")
+    entries = [e for e in read_log(live / "events.jsonl") if not isinstance(e.event, RunFinished)]
+
+    first = entries[0].event
+    assert isinstance(first, RunStarted)
+    config = msgspec.structs.replace(first.config, run_dir=str(copy))
+    event = msgspec.structs.replace(first, config=config)
+    entries[0] = msgspec.structs.replace(entries[0], event=event)
+
+    async def feed() -> tuple[bool, bool]:
+        projector = Projector()
+        for entry in entries:
+            projector(entry)
+        before = (copy / "checkpoint.json").exists()
+        await asyncio.sleep(0)
+        return before, (copy / "checkpoint.json").exists()
+
+    assert asyncio.run(feed()) == (False, True)

@@ -166,6 +166,7 @@ def _drive(view: RunView, coro: Any, projector: Projector | _ForkProjector) -> R
         fail("interrupted", hint=f"continue with `attractor resume {where}`", code=130)
     finally:
         view.stop()
+        projector.flush()
     return result
 
 
@@ -368,6 +369,11 @@ class _ForkProjector:
     def run_dir(self) -> Path | None:
         """The fork's run directory once bound."""
         return self.inner.run_dir if self.inner else None
+
+    def flush(self) -> None:
+        """Write whatever the bound projector holds."""
+        if self.inner is not None:
+            self.inner.flush()
 
     def __call__(self, entry: Entry) -> None:
         """Bind on the first entry (the log on disk already holds it), then project."""

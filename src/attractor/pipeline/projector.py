@@ -14,6 +14,7 @@ stored as `artifacts/{stage}-response.json` and `response.md` points to it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,7 @@ from attractor.pipeline.reducer import reduce
 from attractor.pipeline.state import RunState, Traversal
 
 BlobReader = Callable[[BlobRef], bytes]
+LOG_LINES = 100  # checkpoint `logs` keeps the latest lines; the event log keeps everything
 Artifact = tuple[str, str, str]  # (artifact id, name, text)
 
 
@@ -156,6 +158,8 @@ class Projection:
 
     def _log(self, entry: Entry, node: str, what: str) -> None:
         self.logs.append(f"{entry.at} seq {entry.seq} [{entry.stream}] {node}: {what}")
+        if len(self.logs) > LOG_LINES:
+            del self.logs[0]
 
     def _checkpoint(self, entry: Entry, event: CheckpointSaved) -> bytes:
         top = self.state.top()
@@ -245,18 +249,27 @@ class Projector:
     Bound to `run_dir` when given (the log there, if any, is projected first: resume); else to
     the directory each `run.started` names (new runs and loop restarts). Entries already
     projected (seq not beyond the last one) are ignored.
+
+    Inside an event loop, changed files are written when the engine next waits for the world
+    (one `call_soon` per burst of entries, so a file changed several times in one burst is
+    written once) and always at `run.finished`; outside a loop, at once. Call `flush()` when
+    a run stops early (interrupt): whatever is pending is then written.
     """
 
     def __init__(self, run_dir: str | Path | None = None) -> None:
         self.run_dir: Path | None = None
         self._projection = Projection()
         self._artifacts = ArtifactStore()
+        self._files: dict[str, bytes] = {}
+        self._pending_artifacts: dict[str, tuple[str, str]] = {}
+        self._scheduled = False
         if run_dir is not None:
             root = Path(run_dir)
             self._bind(root)
             if (root / "events.jsonl").is_file():
                 for entry in read_log(root / "events.jsonl"):
-                    self._write(self._projection.apply(entry))
+                    self._collect(self._projection.apply(entry))
+                self.flush()
 
     @property
     def state(self) -> RunState:
@@ -264,6 +277,7 @@ class Projector:
         return self._projection.state
 
     def _bind(self, run_dir: Path) -> None:
+        self.flush()
         self.run_dir = run_dir
         blobs = BlobStore(run_dir / "blobs")
         self._projection = Projection(blobs.get)
@@ -275,14 +289,36 @@ class Projector:
             self._bind(Path(entry.event.config.run_dir))
         elif entry.seq <= self._projection.seq:
             return
-        self._write(self._projection.apply(entry))
+        self._collect(self._projection.apply(entry))
+        if isinstance(entry.event, RunFinished):
+            self.flush()
+        elif not self._scheduled:
+            self._schedule()
 
-    def _write(self, changes: Changes) -> None:
+    def _collect(self, changes: Changes) -> None:
+        self._files.update(changes.files)
+        for art, name, text in changes.artifacts:
+            self._pending_artifacts[art] = (name, text)
+
+    def _schedule(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        self._scheduled = True
+        loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write every pending file now."""
+        self._scheduled = False
+        files, self._files = self._files, {}
+        arts, self._pending_artifacts = self._pending_artifacts, {}
         if self.run_dir is None:
             return
-        for rel, data in changes.files.items():
+        for rel, data in files.items():
             write_atomic(self.run_dir / rel, data)
-        for art, name, text in changes.artifacts:
+        for art, (name, text) in arts.items():
             self._artifacts.store(art, name, text)
 
 
