@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import mimetypes
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -51,9 +51,11 @@ __all__ = [
     "guess_media_type",
     "json_body",
     "load_image_bytes",
+    "parse_json_response",
     "post_json",
     "rate_limit_of",
     "stream_sse",
+    "translate_sse",
     "utc_now",
 ]
 
@@ -160,6 +162,29 @@ def json_body(ctx: CallContext, response: httpx.Response) -> dict[str, Any]:
     return body
 
 
+def parse_json_response(
+    ctx: CallContext, response: httpx.Response, parse: Callable[[dict[str, Any]], Response]
+) -> Response:
+    """Run a pure body parser over a 2xx response, attaching rate-limit information.
+
+    A body of the wrong shape (the parser raising KeyError, TypeError...) becomes a typed
+    ServerError naming the provider and what was wrong, never a bare exception.
+    """
+    body = json_body(ctx, response)
+    try:
+        parsed = parse(body)
+    except SDKError:
+        raise
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+        raise ServerError(
+            f"malformed response body ({type(exc).__name__}: {exc})",
+            provider=ctx.provider,
+            status_code=response.status_code,
+            raw=body,
+        ) from exc
+    return msgspec.structs.replace(parsed, rate_limit=rate_limit_of(response))
+
+
 def rate_limit_of(response: httpx.Response) -> RateLimitInfo | None:
     """Rate-limit information from the response headers, if present."""
     return rate_limit_from_headers(response.headers, utc_now())
@@ -237,3 +262,45 @@ def load_image_bytes(image: ImageData, provider: str) -> tuple[str, bytes] | Non
             cause=exc,
         ) from exc
     return image.media_type or guess_media_type(str(path), "image/png"), data
+
+
+EventFeed = Callable[[str, dict[str, Any]], list[StreamEvent]]
+"""Pure per-stream translator: (SSE event name, decoded JSON data) -> unified events."""
+
+
+async def translate_sse(
+    ctx: CallContext,
+    messages: AsyncIterator[SseMessage],
+    feed: EventFeed,
+    finished: Callable[[], bool],
+) -> AsyncIterator[StreamEvent]:
+    """Drive `feed` over an SSE stream of JSON events (the loop every SSE adapter shares).
+
+    Failures before the first yielded event are raised (so retries can still happen); later
+    ones become a final ERROR event. Non-JSON data, payloads of the wrong shape (KeyError,
+    TypeError... inside `feed`) and a stream that ends before `finished()` are StreamErrors.
+    """
+    started = False
+    try:
+        async for sse in messages:
+            data = decode_json_object(sse.data)
+            if data is None:
+                raise StreamError(f"{ctx.provider}: non-JSON {sse.event!r} event {sse.data[:80]!r}")
+            try:
+                events = feed(sse.event, data)
+            except SDKError:
+                raise
+            except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+                what = f"{type(exc).__name__}: {exc}"
+                raise StreamError(
+                    f"{ctx.provider}: malformed {sse.event!r} event ({what})"
+                ) from exc
+            for event in events:
+                started = True
+                yield event
+        if not finished():
+            raise StreamError(f"{ctx.provider}: the stream ended before its final event")
+    except SDKError as exc:
+        if not started:
+            raise
+        yield error_event(exc)
