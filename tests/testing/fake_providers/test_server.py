@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 
@@ -79,6 +80,21 @@ def test_missing_key_is_refused(play):
     response = httpx.post(server.base_url("openai") + "/responses", json=RESPONSES)
     assert response.status_code == 401
     assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+def test_oversized_body_is_refused_and_recorded(play):
+    """A body above the limit gets 413 without being read, and is still recorded."""
+    server = play()
+    request = (
+        f"POST /v1/responses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\n"
+        f"Content-Length: {64 * 1024 * 1024}\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(request.encode())
+        with sock.makefile("rb") as reader:
+            status_line = reader.readline()
+    assert status_line.startswith(b"HTTP/1.1 413")
+    assert [(r.path, r.body) for r in server.requests] == [("/v1/responses", None)]
 
 
 def test_unknown_path_is_404(play):

@@ -155,12 +155,12 @@ class FakeHandler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = dict(parse_qsl(url.query))
         wire, path_model = route(url.path)
-        body = self._read_body()
-        if body is None:
-            return
         headers = {name.lower(): value for name, value in self.headers.items()}
         key = wire.api_key(headers, query) if wire else None
-        ordinal = self._record(url.path, query, headers, body, wire, key)
+        body = self._read_body()
+        ordinal = self._record(url.path, query, headers, body or b"", wire, key)
+        if body is None:
+            return
         if wire is None:
             self._send_json(404, _not_found(url.path), {})
             return
