@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import msgspec
@@ -400,3 +402,46 @@ def test_fork_of_a_corrupt_log_exits_2_without_a_new_run(finished: Path, tmp_pat
     assert code == 2
     assert "hash chain broken" in err
     assert not any((tmp_path / "f").glob("*/events.jsonl"))
+
+
+SLOW = """digraph slow {
+  start [shape=Mdiamond]
+  s1 [shape=parallelogram, tool_command="sleep 0.2; echo one"]
+  s2 [shape=parallelogram, tool_command="sleep 0.2; echo two"]
+  s3 [shape=parallelogram, tool_command="sleep 0.2; echo three"]
+  s4 [shape=parallelogram, tool_command="sleep 0.2; echo four"]
+  done [shape=Msquare]
+  start -> s1 -> s2 -> s3 -> s4 -> done
+}
+"""
+
+
+def test_subprocess_killed_run_resumes_to_the_rebuilt_projection(tmp_path: Path) -> None:
+    """SIGKILL mid-run, then `resume`: the run finishes and its live projection equals a
+    rebuild from the log."""
+    dot = _dot(tmp_path, SLOW)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "attractor", "run", str(dot), "-q", "--logs-root", "runs"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not _reached(tmp_path / "runs", b'"node":"s2"'):
+        time.sleep(0.02)
+    proc.kill()
+    assert proc.wait() == -signal.SIGKILL
+    (log,) = (tmp_path / "runs").glob("*/events.jsonl")
+    assert b"run.finished" not in log.read_bytes()
+    resumed = _python("resume", str(log.parent), "--json", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    done = json.loads(resumed.stdout)["completed_nodes"]
+    assert done == ["start", "s1", "s2", "s3", "s4", "done"]
+    files = [p for p in log.parent.rglob("*") if p.suffix in (".json", ".md")]
+    live = {p: p.read_bytes() for p in files}
+    assert _cli("project", str(log.parent))[0] == 0
+    assert live == {p: p.read_bytes() for p in files}
+
+
+def _reached(runs: Path, marker: bytes) -> bool:
+    return any(marker in log.read_bytes() for log in runs.glob("*/events.jsonl"))
