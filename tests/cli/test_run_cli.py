@@ -445,3 +445,14 @@ def test_subprocess_killed_run_resumes_to_the_rebuilt_projection(tmp_path: Path)
 
 def _reached(runs: Path, marker: bytes) -> bool:
     return any(marker in log.read_bytes() for log in runs.glob("*/events.jsonl"))
+
+
+def test_answers_that_fit_no_choice_exit_2_before_the_run(tmp_path: Path) -> None:
+    """An answers file whose reply matches no option of its gate is refused up front."""
+    answers = tmp_path / "answers.json"
+    answers.write_text('{"gate": "Z"}')
+    code, _, err = _run(tmp_path, GATE, "--answers", str(answers))
+    assert code == 2
+    assert "'Z' is not an option" in err
+    assert "[Y] Yes" in err
+    assert not (tmp_path / "runs").exists()

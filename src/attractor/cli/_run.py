@@ -24,12 +24,19 @@ from attractor.cli._events import load_event_types
 from attractor.cli._live import Mode, PausingInterviewer, RunView
 from attractor.cli._output import err_console, fail, out_console
 from attractor.dot import DotSyntaxError, parse_dot
-from attractor.effects import NonDeterminismError
+from attractor.effects import NonDeterminismError, Option
 from attractor.effects.driver import StalledError
 from attractor.events import Entry, LogError, read_log, verify_log
 from attractor.pipeline.backends import BackendSpecError, ScriptFileError, backend_from_spec
 from attractor.pipeline.events import RunStarted
-from attractor.pipeline.interviewers import AnswersFileError, Interviewer
+from attractor.pipeline.graphs import handler_type
+from attractor.pipeline.interviewers import (
+    AnswersFileError,
+    Interviewer,
+    check_answers,
+    load_answers,
+)
+from attractor.pipeline.labels import accelerator_key
 from attractor.pipeline.machine import NotARunLogError
 from attractor.pipeline.projector import Projector, rebuild
 from attractor.pipeline.reducer import reduce
@@ -39,6 +46,7 @@ from attractor.pipeline.run import (
     RunResult,
     fork_run,
     interviewer_for,
+    prepare,
     replay_run,
     resume_run,
     run_log,
@@ -174,6 +182,17 @@ def _session(mode: Mode, projector: Projector) -> RunView:
     return RunView(mode, lambda: projector.state, out_console)
 
 
+def _check_answers(dot: Path, answers: Path) -> None:
+    """Refuse, before the run, an answers file whose reply fits no choice of its gate."""
+    graph = prepare(dot)[1]
+    options: dict[str, list[Option]] = {}
+    for node in graph.nodes.values():
+        if handler_type(node) == "wait.human":
+            labels = [e.label or e.target for e in graph.outgoing_edges(node.id)]
+            options[node.id] = [Option(key=accelerator_key(x), label=x) for x in labels]
+    check_answers(load_answers(answers), options)
+
+
 @app.command("run")
 def run_command(
     file: Path = typer.Argument(..., help="The pipeline (.dot)."),
@@ -201,6 +220,8 @@ def run_command(
         if not file.is_file():
             raise RunError(f"{file}: no such file", hint="pass a .dot pipeline file")
         chosen = backend_from_spec(backend)
+        if answers is not None:
+            _check_answers(file, answers)
         asker: Interviewer = PausingInterviewer(interviewer_for(options), view)
         result = _drive(
             view,
