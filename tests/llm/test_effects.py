@@ -9,6 +9,8 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from attractor.effects import (
     CallLlm,
@@ -155,6 +157,26 @@ def test_performer_refuses_a_request_it_cannot_rebuild() -> None:
     assert isinstance(outcome, EffectError)
     assert outcome.kind == "invalid"
     assert not adapter.calls
+
+
+_texts = st.lists(st.text(max_size=12), min_size=1, max_size=8)
+
+
+@given(texts=_texts, known=st.integers(0, 8), temperature=st.none() | st.floats(0, 2))
+def test_compact_round_trips_and_records_only_the_unknown_suffix(
+    texts: list[str], known: int, temperature: float | None
+) -> None:
+    """For any conversation and known prefix, expand(compact(r)) == r and only the suffix is new."""
+    request = msgspec.structs.replace(_request(*texts), temperature=temperature)
+    book = MessageBook()
+    known = min(known, len(texts))
+    book.remember(request.messages[:known])
+    effect = call_llm(request, book)
+    assert effect.request["prefix_length"] == known
+    assert len(effect.request["new_messages"]) == len(texts) - known
+    assert book.expand(effect.request) == request
+    decoded = msgspec.json.decode(msgspec.json.encode(effect), type=CallLlm)
+    assert book.expand(decoded.request) == request
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ Compact request (the `request` of `CallLlm`)::
      "prefix_digest": <chain digest of the known prefix, "" for none>, "prefix_length": k,
      "new_messages": [<messages after the prefix>], "model": ..., <other Request fields>}
 
-Chain digests: `d0 = ""`, `d(i) = sha256(d(i-1) + "|" + canonical JSON of message i)[:32]`.
+Chain digests: `d0 = ""`, `d(i) = sha256(d(i-1) + "|" + canonical JSON of message i)[:32]`;
+the request digest is `sha256(messages_digest + "|" + canonical JSON of the other fields)[:32]`.
 """
 
 from __future__ import annotations
@@ -67,6 +68,16 @@ _COMPACT_KEYS = ("digest", "messages_digest", "prefix_digest", "prefix_length", 
 _canonical = msgspec.json.Encoder(order="deterministic")
 
 
+class _Compact(msgspec.Struct, frozen=True):
+    """The compact fields of a recorded request (the other keys are Request fields)."""
+
+    digest: str
+    messages_digest: str
+    prefix_digest: str
+    prefix_length: int
+    new_messages: tuple[Message, ...]
+
+
 class LlmRecordError(ValueError):
     """A recorded LLM request cannot be rebuilt (unknown prefix, digest mismatch, bad shape)."""
 
@@ -80,9 +91,22 @@ def chain_digest(parent: str, message: Message) -> str:
     return _sha(parent.encode() + b"|" + _canonical.encode(message))
 
 
+def _params_of(request: Request) -> dict[str, Any]:
+    params = to_json_object(msgspec.structs.replace(request, messages=()))
+    params.pop("messages", None)
+    return params
+
+
+def _digest(messages_digest: str, params: dict[str, Any]) -> str:
+    return _sha(messages_digest.encode() + b"|" + _canonical.encode(params))
+
+
 def request_digest_of(request: Request) -> str:
-    """SHA-256 (first 32 hex digits) of the full request's canonical JSON."""
-    return _sha(_canonical.encode(request))
+    """The digest of a full request: its messages' chain digest and its other parameters."""
+    digest = ""
+    for message in request.messages:
+        digest = chain_digest(digest, message)
+    return _digest(digest, _params_of(request))
 
 
 class MessageBook:
@@ -131,10 +155,9 @@ class MessageBook:
             digest = chain_digest(digest, message)
             if digest in self._nodes:
                 prefix, length = digest, i
-        params = to_json_object(msgspec.structs.replace(request, messages=()))
-        params.pop("messages", None)
+        params = _params_of(request)
         return {
-            "digest": request_digest_of(request),
+            "digest": _digest(digest, params),
             "messages_digest": digest,
             "prefix_digest": prefix,
             "prefix_length": length,
@@ -144,32 +167,38 @@ class MessageBook:
 
     def expand(self, data: dict[str, Any]) -> Request:
         """The full `Request` a compact form stands for, checked against its digests."""
-        missing = [k for k in _COMPACT_KEYS if k not in data]
-        if missing:
-            raise LlmRecordError(f"not a compact LLM request: missing {', '.join(missing)}")
-        if not self.knows(data["prefix_digest"]):
+        compact, request = self._checked(data)
+        messages = self.messages(compact.prefix_digest) + compact.new_messages
+        return msgspec.structs.replace(request, messages=messages)
+
+    def _checked(self, data: dict[str, Any]) -> tuple[_Compact, Request]:
+        """The compact fields and the request without messages, digests verified."""
+        try:
+            compact = msgspec.convert(data, _Compact)
+            params = {k: v for k, v in data.items() if k not in _COMPACT_KEYS}
+            request = from_json_object({**params, "messages": []}, Request)
+        except (msgspec.ValidationError, ConfigurationError) as exc:
+            raise LlmRecordError(f"recorded LLM request is malformed: {exc}") from None
+        if not self.knows(compact.prefix_digest):
             raise LlmRecordError(
-                f"the conversation prefix {data['prefix_digest']} is not in the log folded so "
+                f"the conversation prefix {compact.prefix_digest} is not in the log folded so "
                 "far; feed MessageBook.observe every entry before performing"
             )
-        try:
-            new = tuple(from_json_object(m, Message) for m in data["new_messages"])
-            params = {k: v for k, v in data.items() if k not in _COMPACT_KEYS}
-            prefix = self.messages(data["prefix_digest"])
-            request = from_json_object({**params, "messages": []}, Request)
-        except (ConfigurationError, TypeError) as exc:
-            raise LlmRecordError(f"recorded LLM request is malformed: {exc}") from None
-        request = msgspec.structs.replace(request, messages=prefix + new)
-        if request_digest_of(request) != data["digest"]:
-            raise LlmRecordError(f"rebuilt request does not match its digest {data['digest']}")
-        return request
+        digest = compact.prefix_digest
+        for message in compact.new_messages:  # the prefix is known: hash the new messages only
+            digest = chain_digest(digest, message)
+        if digest != compact.messages_digest or _digest(digest, _params_of(request)) != (
+            compact.digest
+        ):
+            raise LlmRecordError(f"rebuilt request does not match its digest {compact.digest}")
+        return compact, request
 
     def observe(self, event: Event) -> None:
         """Fold one logged event: requests teach their messages, responses their answer."""
         match event:
             case EffectRequested(effect_id=eid, request=CallLlm(request=data)):
-                request = self.expand(data)
-                self._pending[eid] = self.remember(request.messages)
+                compact, _ = self._checked(data)
+                self._pending[eid] = self.remember(compact.new_messages, compact.prefix_digest)
             case EffectCompleted(effect_id=eid, result=LlmResponded(response=body)):
                 parent = self._pending.pop(eid, None)
                 if parent is not None:
