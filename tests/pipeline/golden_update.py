@@ -1,4 +1,6 @@
-"""Re-record the golden run logs under `fixtures/runs/` (run: `python -m tests.pipeline.golden_update`).
+"""Re-record the golden run logs under `fixtures/runs/`.
+
+Run: `python -m tests.pipeline.golden_update`.
 
 Each case copies its pipeline (and script / answers file) from `examples/` into
 `fixtures/runs/<case>/`, runs it with `start_run` (simulation or scripted backend, no LLM), and
