@@ -5,10 +5,13 @@ The server validates every request body against the official SDKs' request types
 the test with a 400 naming the field.
 """
 
+import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
+from hypothesis import strategies as st
 
 from attractor.llm import Client, ProviderConfig, Secret
 from attractor.llm.adapters import load_adapter
@@ -50,3 +53,58 @@ async def make_client(fake_server: FakeProviderServer) -> AsyncIterator[MakeClie
     yield make
     for client in made:
         await client.close()
+
+
+# ---- shared robustness helpers (OpenAI adapters; usable by any adapter test) --------------
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 10**6)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8),
+    lambda kids: (
+        st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=6), kids, max_size=3)
+    ),
+    max_leaves=8,
+)
+"""Arbitrary JSON values, used to replace parts of valid provider payloads."""
+
+
+def json_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every path to a subtree of a decoded JSON value (the root is `()`)."""
+    found = [prefix]
+    if isinstance(value, dict):
+        for key, child in value.items():
+            found.extend(json_paths(child, (*prefix, key)))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            found.extend(json_paths(child, (*prefix, index)))
+    return found
+
+
+def mutate_json(data: st.DataObject, value: Any) -> Any:
+    """A copy of `value` with one subtree replaced by arbitrary JSON or (in objects) removed."""
+    path = data.draw(st.sampled_from(json_paths(value)))
+    copy = json.loads(json.dumps(value))
+    if not path:
+        return data.draw(JSON_VALUES)
+    parent = copy
+    for key in path[:-1]:
+        parent = parent[key]
+    if isinstance(parent, dict) and data.draw(st.booleans()):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = data.draw(JSON_VALUES)
+    return copy
+
+
+def mock_client(provider: str, handler: Callable[[httpx.Request], httpx.Response]) -> Client:
+    """A Client whose `provider` adapter talks to an in-process httpx handler (no sockets)."""
+    config = ProviderConfig(api_key=Secret(TEST_KEY), base_url="http://mock.local/v1")
+    return Client(
+        {provider: load_adapter(provider)},
+        configs={provider: config},
+        default_provider=provider,
+        transport=httpx.MockTransport(handler),
+    )

@@ -6,14 +6,23 @@ against the official SDK's `ResponseCreateParams` (a body it would refuse fails 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 from pathlib import Path
 from typing import Any
 
+import httpx
+import pydantic
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openai.types.responses import response_create_params
 
+from attractor.llm import Client, ProviderConfig, Runtime, Secret, generate, generate_object, stream
 from attractor.llm import errors as e
-from attractor.llm import generate, generate_object, stream
-from attractor.llm.adapters.openai_responses import request_body
+from attractor.llm.adapters import load_adapter
+from attractor.llm.adapters.openai_responses import parse_response, request_body
 from attractor.llm.retry import RetryPolicy
 from attractor.llm.tools import Tool
 from attractor.llm.types import (
@@ -22,7 +31,10 @@ from attractor.llm.types import (
     ImageData,
     Message,
     Request,
+    Response,
     ResponseFormat,
+    Role,
+    ToolCallData,
     ToolChoice,
     ToolDefinition,
 )
@@ -36,8 +48,9 @@ from attractor.testing.fake_providers import (
     ToolCall,
     Usage,
 )
+from tests.llm.guardrail import drive_runtimes
 
-from .conftest import TEST_KEY, MakeClient
+from .conftest import TEST_KEY, MakeClient, mock_client, mutate_json
 
 pytestmark = pytest.mark.anyio
 
@@ -491,3 +504,225 @@ def test_json_mode_uses_json_object_format() -> None:
     """ResponseFormat(type='json') maps to text.format json_object."""
     wire = request_body(_req(response_format=ResponseFormat(type="json")))
     assert wire.body["text"] == {"format": {"type": "json_object"}}
+
+
+# ---- robustness and translation properties -------------------------------------------------
+
+RICH = Step(
+    text="The answer is 42.",
+    thinking=(Thinking(text="think", signature="sig"),),
+    tool_calls=(ToolCall("f", {"a": [1, 2]}),),
+    repeat=True,
+)
+
+
+@pytest.fixture(scope="module")
+def samples(fake_server: FakeProviderServer) -> dict[str, Any]:
+    """A real JSON body and SSE stream of the fake server (thinking, text, a tool call)."""
+    fake_server.play(Scenario(steps=(RICH,)))
+    url = fake_server.base_url("openai") + "/responses"
+    headers = {"authorization": f"Bearer {TEST_KEY}"}
+    with httpx.Client() as http:
+        body = http.post(url, json={"model": MODEL, "input": "hi"}, headers=headers).content
+        raw = http.post(url, json={"model": MODEL, "input": "hi", "stream": True}, headers=headers)
+    events = [
+        (block.split("\n")[0][len("event: ") :], json.loads(block.split("\n")[1][len("data: ") :]))
+        for block in raw.text.strip().split("\n\n")
+    ]
+    fake_server.play()
+    return {"body": json.loads(body), "events": events}
+
+
+def _sse_bytes(events: list[tuple[str, Any]]) -> bytes:
+    return "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events).encode()
+
+
+def _run(client: Client, streaming: bool) -> None:
+    """Complete or stream once; only a Response, events ending FINISH/ERROR or SDKError may come."""
+
+    async def go() -> None:
+        try:
+            if streaming:
+                events = [ev async for ev in client.stream(_req())]
+                assert events[-1].type in ("finish", "error")
+            else:
+                assert isinstance(await client.complete(_req()), Response)
+        except e.SDKError:
+            pass
+        finally:
+            await client.close()
+
+    asyncio.run(go())
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_parse_response_survives_mutated_bodies(samples: dict[str, Any], data: Any) -> None:
+    """Any mutation of a valid body gives a Response or a typed SDKError, nothing else."""
+    body = mutate_json(data, samples["body"])
+    with contextlib.suppress(e.SDKError):
+        parse_response(body if isinstance(body, dict) else {"output": body}, provider="openai")
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), cut=st.floats(0, 1))
+def test_complete_survives_mutated_and_truncated_bodies(
+    samples: dict[str, Any], data: Any, cut: float
+) -> None:
+    """Over HTTP, mutated JSON and truncated bytes give a Response or a typed SDKError."""
+    raw = json.dumps(mutate_json(data, samples["body"])).encode()
+    raw = raw[: int(len(raw) * cut)] if data.draw(st.booleans()) else raw
+    _run(mock_client("openai", lambda _: httpx.Response(200, content=raw)), streaming=False)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), cut=st.floats(0, 1))
+def test_stream_survives_mutated_and_truncated_events(
+    samples: dict[str, Any], data: Any, cut: float
+) -> None:
+    """A stream with one mutated event, or cut anywhere, ends in FINISH/ERROR or an SDKError."""
+    events = list(samples["events"])
+    index = data.draw(st.integers(0, len(events) - 1))
+    events[index] = (events[index][0], mutate_json(data, events[index][1]))
+    raw = _sse_bytes(events)
+    raw = raw[: int(len(raw) * cut)] if data.draw(st.booleans()) else raw
+    sse = {"content-type": "text/event-stream"}
+    _run(mock_client("openai", lambda _: httpx.Response(200, content=raw, headers=sse)), True)
+
+
+_ARGS = st.dictionaries(st.text(min_size=1, max_size=5), st.integers() | st.text(max_size=5))
+_CALLS = st.builds(
+    ToolCallData,
+    id=st.from_regex(r"call_[a-z0-9]{1,8}", fullmatch=True),
+    name=st.from_regex(r"[a-z][a-z_]{0,10}", fullmatch=True),
+    arguments=_ARGS,
+)
+
+
+@given(text=st.text(min_size=1, max_size=30), calls=st.lists(_CALLS, max_size=3))
+def test_assistant_turns_round_trip(text: str, calls: list[ToolCallData]) -> None:
+    """Text and tool calls sent back as input items parse back to the same content."""
+    message = Message.assistant(text, *(ContentPart.of_tool_call(c) for c in calls))
+    items = request_body(_req(message)).body["input"]
+    output = [
+        {"type": "message", "content": [{"type": "output_text", "text": i["content"]}]}
+        if i["type"] == "message"
+        else i
+        for i in items
+    ]
+    parsed = parse_response({"output": output, "status": "completed"}, provider="openai")
+    assert parsed.message.content == message.content
+
+
+_PARTS = st.one_of(
+    st.text(max_size=10).map(ContentPart.of_text),
+    st.just(ContentPart.of_image(ImageData(url="https://example.com/a.png", detail="low"))),
+    st.binary(min_size=1, max_size=8).map(lambda b: ContentPart.of_image(ImageData(data=b))),
+)
+_MESSAGES = st.one_of(
+    st.lists(_PARTS, min_size=1, max_size=3).map(
+        lambda p: Message(role=Role.USER, content=tuple(p))
+    ),
+    st.text(max_size=10).map(Message.system),
+    st.tuples(st.text(max_size=10), _CALLS).map(
+        lambda t: Message.assistant(t[0], ContentPart.of_tool_call(t[1]))
+    ),
+    st.tuples(_CALLS, st.text(max_size=10), st.booleans()).map(
+        lambda t: Message.tool_result(t[0].id, t[1], is_error=t[2])
+    ),
+)
+
+
+@settings(max_examples=80)
+@given(
+    messages=st.lists(_MESSAGES, min_size=1, max_size=5),
+    effort=st.sampled_from([None, "low", "high"]),
+    json_mode=st.sampled_from([None, "json", "json_schema"]),
+    tools=st.booleans(),
+    streaming=st.booleans(),
+)
+def test_request_bodies_match_the_official_sdk_types(
+    messages: list[Message], effort: str | None, json_mode: str | None, tools: bool, streaming: bool
+) -> None:
+    """Every body we build validates against ResponseCreateParams and uses only its keys."""
+    fmt = None
+    if json_mode is not None:
+        fmt = ResponseFormat(
+            type=json_mode, json_schema={"type": "object"} if json_mode != "json" else None
+        )
+    request = _req(
+        *messages,
+        reasoning_effort=effort,
+        response_format=fmt,
+        tools=(ToolDefinition("f", "d"),) if tools else None,
+        tool_choice=ToolChoice.named("f") if tools else None,
+        max_tokens=100,
+        temperature=0.5,
+        metadata={"k": "v"},
+    )
+    body = request_body(request, stream=streaming).body
+    params, adapter = _SDK_PARAMS[streaming]
+    assert set(body) <= set(params.__required_keys__) | set(params.__optional_keys__)
+    adapter.validate_python(body)
+
+
+_SDK_PARAMS = {
+    streaming: (params, pydantic.TypeAdapter(params))
+    for streaming, params in (
+        (False, response_create_params.ResponseCreateParamsNonStreaming),
+        (True, response_create_params.ResponseCreateParamsStreaming),
+    )
+}
+
+
+# ---- runtime isolation over HTTP -----------------------------------------------------------
+
+GUARD_RUNTIMES = 8
+GUARD_CALLS = 1000
+
+
+async def test_runtimes_never_leak_over_http() -> None:
+    """8 runtimes, each with its own server and keys, 1,000 mixed calls: no request crosses over.
+
+    Both OpenAI-family adapters share one Client; calls alternate complete/stream and explicit/
+    ambient runtimes. Every request a runtime's server saw must carry that runtime's key for the
+    API it arrived on, and every answer must echo the caller's own prompt.
+    """
+    servers = [FakeProviderServer() for _ in range(GUARD_RUNTIMES)]
+    for server in servers:
+        server.start()
+    try:
+        runtimes = [_guard_runtime(n, server) for n, server in enumerate(servers)]
+        adapters = {
+            "openai": load_adapter("openai"),
+            "openai_compatible": load_adapter("openai_compatible"),
+        }
+        client = Client(adapters, default_provider="openai")
+        outcomes = await drive_runtimes(
+            client, runtimes, tuple(adapters), GUARD_CALLS, model=MODEL, concurrency=48
+        )
+        await client.close()
+    finally:
+        for server in servers:
+            server.close()
+    for outcome in outcomes:
+        assert outcome.response.text == f"call {outcome.index}"
+        assert outcome.response.provider == outcome.provider
+    for n, server in enumerate(servers):
+        for record in server.requests:
+            provider = "openai" if record.api == "openai_responses" else "openai_compatible"
+            assert record.has_api_key(f"sk-{provider}-{n}"), (n, record.ordinal, record.api)
+            assert record.headers.get("x-runtime") == str(n)
+    assert sum(len(server.requests) for server in servers) == GUARD_CALLS
+
+
+def _guard_runtime(n: int, server: FakeProviderServer) -> Runtime:
+    configs = {
+        provider: ProviderConfig(
+            api_key=Secret(f"sk-{provider}-{n}"),
+            base_url=server.base_url("openai"),
+            headers=(("x-runtime", str(n)),),
+        )
+        for provider in ("openai", "openai_compatible")
+    }
+    return Runtime.of(f"runtime-{n}", configs)

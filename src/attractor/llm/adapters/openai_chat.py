@@ -294,6 +294,7 @@ class ChatStream:
         self._meta: dict[str, Any] = {}
         self._text: list[str] = []
         self._reasoning: list[str] = []
+        self._reasoning_open = False
         self._calls: dict[int, tuple[ToolCall, list[str]]] = {}
         self._finish: Any = None
         self._usage: Any = None
@@ -330,17 +331,26 @@ class ChatStream:
         return [StreamEvent(type="stream_start")]
 
     def _segment(self, kind: str, chunks: list[str], piece: str) -> list[StreamEvent]:
-        events = [] if chunks else [StreamEvent(type=f"{kind}_start", text_id=kind)]
+        events = self._close_reasoning() if kind == "text" else []
+        if not chunks:
+            events.append(StreamEvent(type=f"{kind}_start", text_id=kind))
+            self._reasoning_open = self._reasoning_open or kind == "reasoning"
         chunks.append(piece)
         if kind == "text":
             return [*events, StreamEvent(type="text_delta", delta=piece, text_id=kind)]
         return [*events, StreamEvent(type="reasoning_delta", reasoning_delta=piece, text_id=kind)]
 
+    def _close_reasoning(self) -> list[StreamEvent]:
+        if not self._reasoning_open:
+            return []
+        self._reasoning_open = False
+        return [StreamEvent(type="reasoning_end", text_id="reasoning")]
+
     def _tool_delta(self, position: int, call: dict[str, Any]) -> list[StreamEvent]:
         index = call.get("index")
         key = index if isinstance(index, int) else position
         function = as_object(call.get("function"))
-        events: list[StreamEvent] = []
+        events = self._close_reasoning()
         if key not in self._calls:
             call_id = as_str(call.get("id")) or f"call_{key}"
             head = ToolCall(id=call_id, name=as_str(function.get("name")))
@@ -372,7 +382,7 @@ class ChatStream:
         return [*self._closing(response), _finish_event(response)]
 
     def _closing(self, response: Response) -> list[StreamEvent]:
-        events = [StreamEvent(type="reasoning_end", text_id="reasoning")] if self._reasoning else []
+        events = self._close_reasoning()
         if self._text:
             events.append(StreamEvent(type="text_end", text_id="text"))
         for call in response.tool_calls:
