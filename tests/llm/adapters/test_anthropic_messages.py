@@ -4,13 +4,18 @@ Every request passes the fake server's validation against the official `anthropi
 `MessageCreateParams` types (see conftest), so each test also checks the body's wire shape.
 """
 
+import asyncio
 import base64
+import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pydantic
 import pytest
 from anthropic.types import message_create_params
+from hypothesis import given
+from hypothesis import strategies as st
 
 from attractor.llm import (
     Client,
@@ -43,7 +48,7 @@ from attractor.testing.fake_providers import (
     Usage,
 )
 
-from .conftest import TEST_KEY, MakeClient
+from .conftest import TEST_KEY, MakeClient, mock_client, mutate_json
 
 pytestmark = pytest.mark.anyio
 
@@ -689,3 +694,103 @@ def test_unknown_response_block_passes_through() -> None:
     response = parse_response(body)
     assert response.message.content[0].kind == "server_tool_use"
     assert response.finish_reason.reason == "other"
+
+
+# ---------------------------------------------------------------- properties: bad payloads
+
+SAMPLE_BODY: dict[str, Any] = {
+    "id": "msg_1",
+    "type": "message",
+    "role": "assistant",
+    "model": MODEL,
+    "content": [
+        {"type": "thinking", "thinking": "hm", "signature": "s"},
+        {"type": "redacted_thinking", "data": "d"},
+        {"type": "text", "text": "hi"},
+        {"type": "tool_use", "id": "t1", "name": "f", "input": {"a": 1}},
+    ],
+    "stop_reason": "tool_use",
+    "usage": {"input_tokens": 5, "output_tokens": 3, "cache_read_input_tokens": 1},
+}
+SAMPLE_EVENTS: list[tuple[str, dict[str, Any]]] = [
+    ("message_start", {"type": "message_start", "message": {**SAMPLE_BODY, "content": []}}),
+    ("content_block_start", {"type": "content_block_start", "index": 0,
+                             "content_block": {"type": "thinking", "thinking": ""}}),
+    ("ping", {"type": "ping"}),
+    ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                             "delta": {"type": "thinking_delta", "thinking": "hm"}}),
+    ("content_block_delta", {"type": "content_block_delta", "index": 0,
+                             "delta": {"type": "signature_delta", "signature": "s"}}),
+    ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+    ("content_block_start", {"type": "content_block_start", "index": 1,
+                             "content_block": {"type": "text", "text": ""}}),
+    ("content_block_delta", {"type": "content_block_delta", "index": 1,
+                             "delta": {"type": "text_delta", "text": "hi"}}),
+    ("content_block_stop", {"type": "content_block_stop", "index": 1}),
+    ("content_block_start", {"type": "content_block_start", "index": 2,
+                             "content_block": {"type": "tool_use", "id": "t1", "name": "f",
+                                               "input": {}}}),
+    ("content_block_delta", {"type": "content_block_delta", "index": 2,
+                             "delta": {"type": "input_json_delta", "partial_json": '{"a": 1}'}}),
+    ("content_block_stop", {"type": "content_block_stop", "index": 2}),
+    ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use"},
+                       "usage": {"output_tokens": 3}}),
+    ("message_stop", {"type": "message_stop"}),
+]  # fmt: skip
+SSE_HEADERS = {"content-type": "text/event-stream"}
+
+
+def _sse(events: list[tuple[str, Any]]) -> bytes:
+    return "".join(f"event: {n}\ndata: {json.dumps(d)}\n\n" for n, d in events).encode()
+
+
+def _outcome(content: bytes, *, streaming: bool) -> None:
+    """Run one call over a mock transport; only typed SDK errors may escape."""
+
+    async def go() -> None:
+        headers = SSE_HEADERS if streaming else {"content-type": "application/json"}
+        client = mock_client(
+            "anthropic", lambda _: httpx.Response(200, content=content, headers=headers)
+        )
+        try:
+            if streaming:
+                events = [e async for e in client.stream(_request())]
+                assert events[-1].type in ("finish", "error")
+            else:
+                await client.complete(_request())
+        except errors.SDKError:
+            pass
+        finally:
+            await client.close()
+
+    asyncio.run(go())
+
+
+def test_sample_payloads_parse() -> None:
+    """The samples used by the properties below are valid as they are."""
+    response = parse_response(SAMPLE_BODY)
+    assert response.tool_calls[0].arguments == {"a": 1}
+    _outcome(_sse(SAMPLE_EVENTS), streaming=True)
+
+
+@given(data=st.data())
+def test_mutated_bodies_give_typed_errors(data: st.DataObject) -> None:
+    """A success body with any subtree replaced or removed gives a Response or an SDKError."""
+    _outcome(json.dumps(mutate_json(data, SAMPLE_BODY)).encode(), streaming=False)
+
+
+@given(cut=st.floats(0, 1))
+def test_truncated_bodies_give_typed_errors(cut: float) -> None:
+    """A success body cut anywhere gives a Response or an SDKError."""
+    raw = json.dumps(SAMPLE_BODY).encode()
+    _outcome(raw[: int(len(raw) * cut)], streaming=False)
+
+
+@given(data=st.data(), cut=st.floats(0, 1))
+def test_mutated_streams_give_typed_errors(data: st.DataObject, cut: float) -> None:
+    """An SSE stream with one event mutated and cut anywhere ends in FINISH/ERROR or an SDKError."""
+    events = list(SAMPLE_EVENTS)
+    index = data.draw(st.integers(0, len(events) - 1))
+    events[index] = (events[index][0], mutate_json(data, events[index][1]))
+    raw = _sse(events)
+    _outcome(raw[: max(1, int(len(raw) * cut))], streaming=True)

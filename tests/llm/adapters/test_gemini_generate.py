@@ -1,0 +1,670 @@
+"""Tests for the Gemini generateContent adapter over real loopback HTTP against the fake server.
+
+Every request passes the fake server's validation against `google.genai.types` (unknown fields
+refused at every depth), so each test also checks the body's wire shape.
+"""
+
+import asyncio
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from attractor.llm import (
+    Client,
+    ContentPart,
+    DocumentData,
+    ImageData,
+    Message,
+    Request,
+    ResponseFormat,
+    Role,
+    ThinkingData,
+    Tool,
+    ToolCallData,
+    ToolChoice,
+    errors,
+    generate,
+    generate_object,
+)
+from attractor.llm.adapters.gemini_generate import build_body, parse_response
+from attractor.llm.types import AudioData
+from attractor.testing.fake_providers import (
+    Error,
+    FakeProviderServer,
+    Fault,
+    Scenario,
+    Step,
+    Thinking,
+    ToolCall,
+    Usage,
+)
+from attractor.testing.fake_providers._validate import load_validators
+
+from .conftest import TEST_KEY, MakeClient, mock_client, mutate_json
+
+pytestmark = pytest.mark.anyio
+
+MODEL = "gemini-2.5-pro"
+WEATHER = Tool(
+    "get_weather",
+    "Weather for a city",
+    {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    execute=lambda city: f"sunny in {city}",
+)
+PNG = b"\x89PNG\r\n\x1a\nfake"
+
+
+def _client(server: FakeProviderServer, make: MakeClient, *steps: Step, **scenario: Any) -> Client:
+    server.play(Scenario(steps=steps, **scenario))
+    return make("gemini")
+
+
+def _body(server: FakeProviderServer, index: int = -1) -> dict[str, Any]:
+    body = server.requests[index].body
+    assert isinstance(body, dict), server.requests[index]
+    return body
+
+
+def _request(*messages: Message, **fields: Any) -> Request:
+    return Request(model=MODEL, messages=messages or (Message.user("hi"),), **fields)
+
+
+def _call(call_id: str, name: str = "get_weather", **args: Any) -> Message:
+    part = ContentPart.of_tool_call(ToolCallData(call_id, name, args))
+    return Message(role=Role.ASSISTANT, content=(part,))
+
+
+# ---------------------------------------------------------------- parity matrix (spec §8.9)
+
+
+async def test_simple_generation(fake_server: FakeProviderServer, make_client: MakeClient) -> None:
+    """A plain prompt returns the text, STOP as stop, and the response id."""
+    client = _client(fake_server, make_client, Step(text="Hello there"))
+    response = await client.complete(_request())
+    assert response.text == "Hello there"
+    assert (response.finish_reason.reason, response.finish_reason.raw) == ("stop", "STOP")
+    assert response.id.startswith("fake")
+    assert response.model == MODEL
+
+
+async def test_path_and_key_header(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """generateContent is called on the v1beta model path with the key in x-goog-api-key."""
+    client = _client(fake_server, make_client, Step(text="ok"))
+    await client.complete(_request())
+    record = fake_server.requests[-1]
+    assert record.path == f"/v1beta/models/{MODEL}:generateContent"
+    assert record.has_api_key(TEST_KEY)
+    assert "key" not in record.query
+
+
+async def test_streaming_text(fake_server: FakeProviderServer, make_client: MakeClient) -> None:
+    """streamGenerateContent?alt=sse yields start, text deltas, end and FINISH."""
+    client = _client(fake_server, make_client, Step(text="one two three"))
+    events = [e async for e in client.stream(_request())]
+    kinds = [e.type for e in events]
+    assert kinds[0] == "stream_start"
+    assert kinds[-1] == "finish"
+    assert kinds.count("text_delta") == 3
+    assert "".join(e.delta or "" for e in events if e.type == "text_delta") == "one two three"
+    final = events[-1].response
+    assert final is not None
+    assert final.text == "one two three"
+    record = fake_server.requests[-1]
+    assert record.path.endswith(":streamGenerateContent")
+    assert record.query.get("alt") == "sse"
+
+
+async def test_image_base64(fake_server: FakeProviderServer, make_client: MakeClient) -> None:
+    """Inline image bytes go as inlineData."""
+    client = _client(fake_server, make_client, Step(text="a cat"))
+    image = ContentPart.of_image(ImageData(data=PNG, media_type="image/png"))
+    await client.complete(_request(Message.user("what?", image)))
+    part = _body(fake_server)["contents"][0]["parts"][1]
+    assert part == {"inlineData": {"mimeType": "image/png", "data": base64.b64encode(PNG).decode()}}
+
+
+async def test_image_url(fake_server: FakeProviderServer, make_client: MakeClient) -> None:
+    """A remote image URL goes as fileData with a guessed MIME type."""
+    client = _client(fake_server, make_client, Step(text="a cat"))
+    image = ContentPart.of_image(ImageData(url="https://example.com/cat.png"))
+    await client.complete(_request(Message.user("what?", image)))
+    part = _body(fake_server)["contents"][0]["parts"][1]
+    assert part == {"fileData": {"mimeType": "image/png", "fileUri": "https://example.com/cat.png"}}
+
+
+async def test_image_local_path(
+    fake_server: FakeProviderServer, make_client: MakeClient, tmp_path: Path
+) -> None:
+    """A local image path is read and sent inline."""
+    (tmp_path / "cat.png").write_bytes(PNG)
+    client = _client(fake_server, make_client, Step(text="a cat"))
+    image = ContentPart.of_image(ImageData(url=str(tmp_path / "cat.png")))
+    await client.complete(_request(Message.user("what?", image)))
+    inline = _body(fake_server)["contents"][0]["parts"][1]["inlineData"]
+    assert base64.b64decode(inline["data"]) == PNG
+
+
+async def test_single_tool_call_executes(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """generate() runs the tool; the functionResponse names the function and wraps the text."""
+    client = _client(
+        fake_server,
+        make_client,
+        Step(tool_calls=(ToolCall("get_weather", {"city": "Paris"}),)),
+        Step(text="It is sunny."),
+    )
+    result = await generate(MODEL, "weather?", tools=[WEATHER], client=client)
+    assert result.text == "It is sunny."
+    assert result.steps[0].tool_calls[0].id.startswith("call_")
+    contents = _body(fake_server)["contents"]
+    assert [c["role"] for c in contents] == ["user", "model", "user"]
+    assert contents[2]["parts"] == [
+        {"functionResponse": {"name": "get_weather", "response": {"result": "sunny in Paris"}}}
+    ]
+
+
+async def test_parallel_tool_calls_get_unique_ids(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """Parallel calls get distinct synthetic ids; their responses share one user turn."""
+    calls = (ToolCall("get_weather", {"city": "SF"}), ToolCall("get_weather", {"city": "NY"}))
+    client = _client(fake_server, make_client, Step(tool_calls=calls), Step(text="Both sunny."))
+    result = await generate(MODEL, "weather?", tools=[WEATHER], client=client)
+    ids = [c.id for c in result.steps[0].tool_calls]
+    assert len(set(ids)) == 2
+    last = _body(fake_server)["contents"][-1]
+    responses = [p["functionResponse"]["response"]["result"] for p in last["parts"]]
+    assert responses == ["sunny in SF", "sunny in NY"]
+
+
+async def test_multi_step_tool_loop(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """Three tool rounds then an answer, with ids unique across rounds."""
+    rounds = [Step(tool_calls=(ToolCall("get_weather", {"city": c}),)) for c in "ABC"]
+    client = _client(fake_server, make_client, *rounds, Step(text="done"))
+    result = await generate(MODEL, "go", tools=[WEATHER], max_tool_rounds=5, client=client)
+    assert result.text == "done"
+    ids = [c.id for step in result.steps for c in step.tool_calls]
+    assert len(ids) == len(set(ids)) == 3
+    roles = [c["role"] for c in _body(fake_server)["contents"]]
+    assert roles == ["user", "model"] * 3 + ["user"]
+
+
+async def test_streaming_with_tool_calls(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """A streamed functionCall becomes tool-call start and end with the full arguments."""
+    calls = (ToolCall("get_weather", {"city": "Oslo"}),)
+    client = _client(fake_server, make_client, Step(tool_calls=calls))
+    events = [e async for e in client.stream(_request(tools=(WEATHER.definition,)))]
+    kinds = [e.type for e in events]
+    assert kinds.index("tool_call_start") + 1 == kinds.index("tool_call_end")
+    final = events[-1].response
+    assert final is not None
+    assert final.finish_reason.reason == "tool_calls"
+    assert final.tool_calls[0].arguments == {"city": "Oslo"}
+
+
+async def test_structured_output(fake_server: FakeProviderServer, make_client: MakeClient) -> None:
+    """generate_object sends responseMimeType and the JSON Schema, and parses the answer."""
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+    client = _client(fake_server, make_client, Step(text='{"n": 3}'))
+    result = await generate_object(MODEL, "count", schema=schema, client=client)
+    assert result.output == {"n": 3}
+    config = _body(fake_server)["generationConfig"]
+    assert config["responseMimeType"] == "application/json"
+    assert config["responseJsonSchema"] == schema
+
+
+async def test_thinking_tokens_reported(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """Thought parts become reasoning; thoughtsTokenCount becomes reasoning_tokens."""
+    usage = Usage(input_tokens=10, output_tokens=30, reasoning_tokens=20)
+    thinking = (Thinking("Consider the options.", "c2ln"),)
+    client = _client(fake_server, make_client, Step(text="42", thinking=thinking, usage=usage))
+    response = await client.complete(_request(reasoning_effort="medium"))
+    assert response.reasoning == "Consider the options."
+    assert (response.usage.reasoning_tokens, response.usage.output_tokens) == (20, 30)
+    thinking_config = _body(fake_server)["generationConfig"]["thinkingConfig"]
+    assert thinking_config == {"thinkingBudget": 8192, "includeThoughts": True}
+
+
+async def test_thought_signature_round_trips_on_function_call(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """The thoughtSignature of a call goes back on the same functionCall part."""
+    step = Step(
+        tool_calls=(ToolCall("get_weather", {"city": "A"}),), thinking=(Thinking("t", "c2ln"),)
+    )
+    client = _client(fake_server, make_client, step, Step(text="done"))
+    await generate(MODEL, "go", tools=[WEATHER], client=client)
+    model_turn = _body(fake_server)["contents"][1]["parts"]
+    assert model_turn[0]["functionCall"]["name"] == "get_weather"
+    assert model_turn[0]["thoughtSignature"] == "c2ln"
+    assert not any(p.get("thought") for p in model_turn)
+
+
+async def test_streamed_thought_signature_round_trips(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """A streamed answer keeps the signature so the next request can send it back."""
+    client = _client(
+        fake_server,
+        make_client,
+        Step(text="a b", thinking=(Thinking("hm", "c2ln"),)),
+        Step(text="x"),
+    )
+    events = [e async for e in client.stream(_request())]
+    final = events[-1].response
+    assert final is not None
+    assert final.message.content[0].thinking == ThinkingData("hm", signature="c2ln")
+    await client.complete(_request(Message.user("hi"), final.message, Message.user("more")))
+    assert _body(fake_server)["contents"][1]["parts"][0] == {
+        "text": "a b",
+        "thoughtSignature": "c2ln",
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (400, errors.InvalidRequestError),
+        (401, errors.AuthenticationError),
+        (403, errors.AccessDeniedError),
+        (404, errors.NotFoundError),
+        (500, errors.ServerError),
+        (503, errors.ServerError),
+        (504, errors.RequestTimeoutError),
+    ],
+)
+async def test_http_errors_are_typed(
+    fake_server: FakeProviderServer,
+    make_client: MakeClient,
+    status: int,
+    kind: type[errors.SDKError],
+) -> None:
+    """Error statuses (with gRPC status names) map to the typed hierarchy."""
+    client = _client(fake_server, make_client, Step(error=Error(status=status)))
+    with pytest.raises(kind):
+        await client.complete(_request())
+
+
+async def test_rate_limit_has_retry_after(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """429 RESOURCE_EXHAUSTED becomes a retryable RateLimitError with Retry-After."""
+    client = _client(fake_server, make_client, Step(error=Error(status=429, retry_after="3")))
+    with pytest.raises(errors.RateLimitError) as caught:
+        await client.complete(_request())
+    assert caught.value.retry_after == 3.0
+    assert caught.value.provider == "gemini"
+
+
+async def test_wrong_key_is_authentication_error(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """Gemini's 400 API_KEY_INVALID is raised as an AuthenticationError."""
+    fake_server.play(Scenario(accepted_api_keys=("other-key",)))
+    with pytest.raises(errors.AuthenticationError) as caught:
+        await make_client("gemini").complete(_request())
+    assert caught.value.error_code == "API_KEY_INVALID"
+
+
+async def test_wrong_key_on_stream_is_authentication_error(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """A refused key on a stream raises AuthenticationError before any event."""
+    fake_server.play(Scenario(accepted_api_keys=("other-key",)))
+    with pytest.raises(errors.AuthenticationError):
+        [e async for e in make_client("gemini").stream(_request())]
+
+
+async def test_usage_and_cache_tokens(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """promptTokenCount is input; cachedContentTokenCount is cache_read_tokens."""
+    usage = Usage(input_tokens=100, output_tokens=20, cache_read_tokens=64)
+    client = _client(fake_server, make_client, Step(text="ok", usage=usage))
+    got = (await client.complete(_request())).usage
+    assert (got.input_tokens, got.output_tokens, got.total_tokens) == (100, 20, 120)
+    assert got.cache_read_tokens == 64
+    assert got.cache_write_tokens is None
+
+
+async def test_prompt_caching_reads_on_second_turn(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """Turn 2 of a conversation reports cached prefix tokens."""
+    client = _client(fake_server, make_client, prompt_caching=True)
+    system = Message.system("You are a careful assistant. " * 20)
+    first = await client.complete(_request(system, Message.user("first question")))
+    turn2 = _request(system, Message.user("first question"), first.message, Message.user("next"))
+    second = await client.complete(turn2)
+    assert second.usage.cache_read_tokens
+    assert second.usage.cache_read_tokens > 0
+
+
+async def test_provider_options_pass_through(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """safetySettings go into the body; generationConfig options merge with ours."""
+    client = _client(fake_server, make_client, Step(text="ok"))
+    safety = [{"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"}]
+    options = {"gemini": {"safetySettings": safety, "generationConfig": {"topK": 5}}}
+    await client.complete(_request(max_tokens=50, provider_options=options))
+    body = _body(fake_server)
+    assert body["safetySettings"] == safety
+    assert body["generationConfig"] == {"maxOutputTokens": 50, "topK": 5}
+
+
+# ---------------------------------------------------------------- request translation
+
+
+def test_system_instruction_and_roles() -> None:
+    """System and developer text go to systemInstruction; assistant turns are role model."""
+    request = _request(
+        Message.system("S"), Message.developer("D"), Message.user("u"), Message.assistant("a")
+    )
+    body = build_body(request)
+    assert body["systemInstruction"] == {"parts": [{"text": "S\n\nD"}]}
+    assert [c["role"] for c in body["contents"]] == ["user", "model"]
+
+
+def test_tool_declarations_and_choice_modes() -> None:
+    """Tools become functionDeclarations; choice modes map to AUTO/NONE/ANY (+ allowed names)."""
+
+    def config(choice: ToolChoice) -> dict[str, Any]:
+        body = build_body(_request(tools=(WEATHER.definition,), tool_choice=choice))
+        declaration = body["tools"][0]["functionDeclarations"][0]
+        assert declaration["parametersJsonSchema"] == WEATHER.parameters
+        calling: dict[str, Any] = body["toolConfig"]["functionCallingConfig"]
+        return calling
+
+    assert config(ToolChoice()) == {"mode": "AUTO"}
+    assert config(ToolChoice("none")) == {"mode": "NONE"}
+    assert config(ToolChoice("required")) == {"mode": "ANY"}
+    named = config(ToolChoice.named("get_weather"))
+    assert named == {"mode": "ANY", "allowedFunctionNames": ["get_weather"]}
+
+
+def test_error_and_object_results() -> None:
+    """Object results go as they are; failed results go under "error"."""
+    request = _request(
+        Message.user("hi"),
+        _call("c1"),
+        Message.tool_result("c1", {"temp": 20}),
+        _call("c2"),
+        Message.tool_result("c2", "boom", is_error=True),
+    )
+    contents = build_body(request)["contents"]
+    assert contents[2]["parts"][0]["functionResponse"]["response"] == {"temp": 20}
+    assert contents[4]["parts"][0]["functionResponse"]["response"] == {"error": "boom"}
+
+
+def test_tool_result_without_call_is_refused() -> None:
+    """A tool result whose call is not in the history is a clear error naming the id."""
+    with pytest.raises(errors.InvalidRequestError, match="'ghost'"):
+        build_body(_request(Message.user("hi"), Message.tool_result("ghost", "x")))
+
+
+def test_thinking_level_for_gemini_3() -> None:
+    """Gemini 3 models get thinkingLevel instead of a budget."""
+    request = Request(
+        model="gemini-3-pro-preview", messages=(Message.user("x"),), reasoning_effort="high"
+    )
+    config = build_body(request)["generationConfig"]["thinkingConfig"]
+    assert config == {"thinkingLevel": "HIGH", "includeThoughts": True}
+
+
+def test_unknown_effort_is_refused() -> None:
+    """An unknown reasoning effort names the accepted values."""
+    with pytest.raises(errors.InvalidValueError, match="low, medium or high"):
+        build_body(_request(reasoning_effort="extreme"))
+
+
+def test_audio_and_documents_are_inline_data() -> None:
+    """Audio bytes and PDF bytes go as inlineData; a document URL as fileData."""
+    audio = ContentPart(kind="audio", audio=AudioData(data=b"RIFF", media_type="audio/wav"))
+    pdf = ContentPart(kind="document", document=DocumentData(data=b"%PDF"))
+    remote = ContentPart(kind="document", document=DocumentData(url="https://x.test/a.pdf"))
+    parts = build_body(_request(Message(role=Role.USER, content=(audio, pdf, remote))))["contents"][
+        0
+    ]["parts"]
+    assert parts[0]["inlineData"]["mimeType"] == "audio/wav"
+    assert parts[1]["inlineData"]["mimeType"] == "application/pdf"
+    assert parts[2] == {
+        "fileData": {"mimeType": "application/pdf", "fileUri": "https://x.test/a.pdf"}
+    }
+
+
+def test_unknown_part_kind_is_unsupported() -> None:
+    """A part kind without a Gemini form raises UnsupportedContentError."""
+    odd = ContentPart(kind="hologram")
+    with pytest.raises(errors.UnsupportedContentError) as caught:
+        build_body(_request(Message(role=Role.USER, content=(odd,))))
+    assert caught.value.provider == "gemini"
+
+
+def test_rich_body_satisfies_genai_types() -> None:
+    """A body with every feature validates against the google-genai request types."""
+    thinking = ContentPart.of_thinking(ThinkingData("t", signature="c2ln"))
+    call = ContentPart.of_tool_call(ToolCallData("c1", "get_weather", {"city": "A"}))
+    request = _request(
+        Message.system("sys"),
+        Message.user("hi", ContentPart.of_image(ImageData(url="https://x.test/a.png"))),
+        Message(role=Role.ASSISTANT, content=(thinking, call)),
+        Message.tool_result("c1", "ok"),
+        tools=(WEATHER.definition,),
+        tool_choice=ToolChoice.named("get_weather"),
+        temperature=0.5,
+        top_p=0.9,
+        max_tokens=100,
+        stop_sequences=("END",),
+        reasoning_effort="low",
+        response_format=ResponseFormat(type="json_schema", json_schema={"type": "object"}),
+    )
+    assert load_validators()["gemini_generate"](build_body(request)) == []
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("kind", ["malformed_json", "empty_body"])
+async def test_broken_success_bodies_are_server_errors(
+    fake_server: FakeProviderServer, make_client: MakeClient, kind: Any
+) -> None:
+    """A 200 with a cut or empty body is a ServerError naming gemini."""
+    client = _client(fake_server, make_client, Step(text="x", fault=Fault(kind=kind)))
+    with pytest.raises(errors.ServerError) as caught:
+        await client.complete(_request())
+    assert caught.value.provider == "gemini"
+
+
+async def test_html_proxy_page(fake_server: FakeProviderServer, make_client: MakeClient) -> None:
+    """An HTML error page from a proxy is a ServerError that says so."""
+    client = _client(fake_server, make_client, Step(text="x", fault=Fault(kind="html")))
+    with pytest.raises(errors.ServerError, match="proxy"):
+        await client.complete(_request())
+
+
+async def test_garbage_sse_lines_are_ignored(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """Comments, stray fields and colon-less lines do not disturb the stream."""
+    client = _client(fake_server, make_client, Step(text="a b", fault=Fault(kind="garbage_sse")))
+    events = [e async for e in client.stream(_request())]
+    final = events[-1].response
+    assert final is not None
+    assert final.text == "a b"
+
+
+async def test_mid_stream_disconnect_is_error_event(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """A connection dropped after data ends the stream with an ERROR event."""
+    fault = Fault(kind="disconnect", after_events=2)
+    client = _client(fake_server, make_client, Step(text="a b c d", fault=fault))
+    events = [e async for e in client.stream(_request())]
+    assert events[-1].type == "error"
+    assert events[-1].error is not None
+
+
+async def test_in_stream_error_is_typed(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """An error object after data becomes an ERROR event mapped by its gRPC status."""
+    fault = Fault(kind="error_event", after_events=2, status=503)
+    client = _client(fake_server, make_client, Step(text="a b c", fault=fault))
+    events = [e async for e in client.stream(_request())]
+    error = events[-1].error
+    assert error is not None
+    assert (error.kind, error.status_code) == ("ServerError", 503)
+
+
+async def test_stream_cut_before_finish_is_error(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """A stream that ends cleanly without a finishReason is reported as an ERROR event."""
+    fault = Fault(kind="empty_body", after_events=2)
+    client = _client(fake_server, make_client, Step(text="a b c", fault=fault))
+    events = [e async for e in client.stream(_request())]
+    assert events[-1].type == "error"
+    assert events[-1].error is not None
+    assert events[-1].error.kind == "StreamError"
+
+
+async def test_uncatalogued_model_passes_through(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """A model id the catalog does not know is used in the path unchanged."""
+    client = _client(fake_server, make_client, Step(text="ok"))
+    await client.complete(Request(model="models/gemini-9-ultra", messages=(Message.user("x"),)))
+    assert fake_server.requests[-1].path == "/v1beta/models/gemini-9-ultra:generateContent"
+
+
+async def test_missing_key_names_provider(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """Without a key the call fails before sending, naming the provider."""
+    fake_server.play(Scenario())
+    client = make_client("gemini", api_key=None)
+    with pytest.raises(errors.AuthenticationError, match="gemini"):
+        await client.complete(_request())
+    assert not fake_server.requests
+
+
+def test_blocked_prompt_is_content_filter() -> None:
+    """A response without candidates but with a blockReason is a content_filter finish."""
+    body = {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 3}}
+    response = parse_response(body)
+    assert response.finish_reason.reason == "content_filter"
+    assert response.text == ""
+    assert response.usage.input_tokens == 3
+
+
+def test_provider_call_ids_are_kept() -> None:
+    """A functionCall that carries an id keeps it instead of a synthetic one."""
+    part = {"functionCall": {"id": "fc-9", "name": "f", "args": {}}}
+    body = {"candidates": [{"content": {"parts": [part]}, "finishReason": "STOP"}]}
+    assert parse_response(body).tool_calls[0].id == "fc-9"
+
+
+# ---------------------------------------------------------------- properties: bad payloads
+
+SAMPLE_BODY: dict[str, Any] = {
+    "candidates": [
+        {
+            "content": {
+                "role": "model",
+                "parts": [
+                    {"text": "hm", "thought": True},
+                    {"text": "hi", "thoughtSignature": "c2ln"},
+                    {"functionCall": {"name": "f", "args": {"a": 1}}},
+                ],
+            },
+            "finishReason": "STOP",
+            "index": 0,
+        }
+    ],
+    "usageMetadata": {
+        "promptTokenCount": 5,
+        "candidatesTokenCount": 3,
+        "thoughtsTokenCount": 2,
+        "cachedContentTokenCount": 1,
+    },
+    "modelVersion": MODEL,
+    "responseId": "r1",
+}
+SAMPLE_CHUNKS: list[dict[str, Any]] = [
+    {"candidates": [{"content": {"role": "model", "parts": [{"text": "hm", "thought": True}]}}]},
+    {"candidates": [{"content": {"role": "model", "parts": [{"text": "hi"}]}}]},
+    {"candidates": [{"content": {"role": "model", "parts": [{"functionCall": {"name": "f"}}]}}]},
+    SAMPLE_BODY,
+]
+
+
+def _sse(chunks: list[Any]) -> bytes:
+    return "".join(f"data: {json.dumps(c)}\r\n\r\n" for c in chunks).encode()
+
+
+def _outcome(content: bytes, *, streaming: bool) -> None:
+    """Run one call over a mock transport; only typed SDK errors may escape."""
+
+    async def go() -> None:
+        kind = "text/event-stream" if streaming else "application/json"
+        response = httpx.Response(200, content=content, headers={"content-type": kind})
+        client = mock_client("gemini", lambda _: response)
+        try:
+            if streaming:
+                events = [e async for e in client.stream(_request())]
+                assert events[-1].type in ("finish", "error")
+            else:
+                await client.complete(_request())
+        except errors.SDKError:
+            pass
+        finally:
+            await client.close()
+
+    asyncio.run(go())
+
+
+def test_sample_payloads_parse() -> None:
+    """The samples used by the properties below are valid as they are."""
+    response = parse_response(SAMPLE_BODY)
+    assert response.tool_calls[0].id == "call_r1_2"
+    assert response.usage.cache_read_tokens == 1
+    _outcome(_sse(SAMPLE_CHUNKS), streaming=True)
+
+
+@given(data=st.data())
+def test_mutated_bodies_give_typed_errors(data: st.DataObject) -> None:
+    """A success body with any subtree replaced or removed gives a Response or an SDKError."""
+    _outcome(json.dumps(mutate_json(data, SAMPLE_BODY)).encode(), streaming=False)
+
+
+@given(cut=st.floats(0, 1))
+def test_truncated_bodies_give_typed_errors(cut: float) -> None:
+    """A success body cut anywhere gives a Response or an SDKError."""
+    raw = json.dumps(SAMPLE_BODY).encode()
+    _outcome(raw[: int(len(raw) * cut)], streaming=False)
+
+
+@given(data=st.data(), cut=st.floats(0, 1))
+def test_mutated_streams_give_typed_errors(data: st.DataObject, cut: float) -> None:
+    """A stream with one chunk mutated and cut anywhere ends in FINISH/ERROR or an SDKError."""
+    chunks = list(SAMPLE_CHUNKS)
+    index = data.draw(st.integers(0, len(chunks) - 1))
+    chunks[index] = mutate_json(data, chunks[index])
+    raw = _sse(chunks)
+    _outcome(raw[: max(1, int(len(raw) * cut))], streaming=True)
