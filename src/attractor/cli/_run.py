@@ -12,6 +12,7 @@ import asyncio
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -145,7 +146,17 @@ def _summary(run_dir: Path) -> RunSummary:
     return summarize(_fold(entries), entries)
 
 
-def _final(run_dir: Path, mode: Mode, elapsed: str = "") -> NoReturn:
+def _took(summary: RunSummary) -> str:
+    """` in 1.23s`: from the log's start and finish times (resumed runs count the pause)."""
+    try:
+        began = datetime.fromisoformat(summary.started_at)
+        ended = datetime.fromisoformat(summary.finished_at)
+    except ValueError:
+        return ""
+    return f" in {(ended - began).total_seconds():.2f}s"
+
+
+def _final(run_dir: Path, mode: Mode) -> NoReturn:
     """Print how the run ended (one line, or JSON) and exit 0 or 1."""
     summary = _summary(run_dir)
     if mode == "json":
@@ -157,7 +168,7 @@ def _final(run_dir: Path, mode: Mode, elapsed: str = "") -> NoReturn:
         colour = "green" if summary.status == "succeeded" else "red"
         out_console.print(
             f"[bold {colour}]{summary.status}[/]{why}: {summary.name} - "
-            f"{len(summary.completed_nodes)} stage(s), {retries} retry(ies){elapsed}; "
+            f"{len(summary.completed_nodes)} stage(s), {retries} retry(ies){_took(summary)}; "
             f"run directory: {run_dir}",
             highlight=False,
         )
