@@ -60,6 +60,7 @@ class PerNodeLog:
 
     def __init__(self, log: EventLog) -> None:
         self.log = log
+        self.name = log.name
         self.appends = 0
 
     def entries(self) -> Iterator[Entry]:
@@ -91,6 +92,7 @@ class CountingLog:
 
     def __init__(self, log: EventLog) -> None:
         self.log = log
+        self.name = log.name
         self.appends = 0
 
     def entries(self) -> Iterator[Entry]:
@@ -107,10 +109,25 @@ class CountingLog:
         self.log.close()
 
 
-def run_engine(tmp: Path, n: int, fsync: bool, per_node: bool) -> tuple[float, int, int]:
-    """Seconds to drive an N-stage simulated run; appends; events."""
+def run_engine(
+    tmp: Path, n: int, fsync: bool, per_node: bool, datasync: bool = False
+) -> tuple[float, int, int]:
+    """Seconds to drive an N-stage simulated run; appends; events. `datasync` makes the log's
+    `os.fsync` an `os.fdatasync` for this run (what the log could use: it only appends)."""
+    import os
+
+    real = os.fsync
+    if datasync:
+        os.fsync = os.fdatasync
+    try:
+        return _drive_engine(tmp, n, fsync, per_node)
+    finally:
+        os.fsync = real
+
+
+def _drive_engine(tmp: Path, n: int, fsync: bool, per_node: bool) -> tuple[float, int, int]:
     source = linear_dot(n)
-    run_dir = tmp / f"run-{n}-{fsync}-{per_node}"
+    run_dir = tmp / f"run-{n}-{fsync}-{per_node}-{time.perf_counter_ns()}"
     machine = PipelineMachine(started(source, run_dir, 10 * n + 100))
     with EventLog.open(run_dir / "events.jsonl", fsync=fsync) as log:
         store: PerNodeLog | CountingLog = PerNodeLog(log) if per_node else CountingLog(log)
@@ -157,9 +174,9 @@ class _State(TypedDict):
     last: str
 
 
-def run_langgraph(tmp: Path, n: int) -> float:
+def run_langgraph(tmp: Path, n: int, durability: str) -> float:
     """Seconds for LangGraph + SqliteSaver to run an N-node linear graph (one checkpoint per
-    node, as LangGraph does)."""
+    node; `durability` "async" is LangGraph's default, "sync" waits for each checkpoint)."""
     import sqlite3
 
     from langgraph.checkpoint.sqlite import SqliteSaver
@@ -182,12 +199,27 @@ def run_langgraph(tmp: Path, n: int) -> float:
     conn = sqlite3.connect(str(tmp / f"lg-{n}.sqlite"), check_same_thread=False)
     saver = SqliteSaver(conn)
     app = graph.compile(checkpointer=saver)
-    config = {"configurable": {"thread_id": f"bench-{n}"}, "recursion_limit": n + 10}
+    config: Any = {"configurable": {"thread_id": f"bench-{n}-{durability}"}}
+    config["recursion_limit"] = n + 10
     began = time.perf_counter()
-    app.invoke({"log": [], "last": ""}, config)  # type: ignore[arg-type]
+    app.invoke(_State(log=[], last=""), config, durability=durability)  # type: ignore[call-overload]
     elapsed = time.perf_counter() - began
     conn.close()
     return elapsed
+
+
+def raw_sync_ms(tmp: Path, fn_name: str, n: int = 200) -> float:
+    """The cost of one small append + `os.fsync` / `os.fdatasync` on this disk, in ms."""
+    import os
+
+    sync = getattr(os, fn_name)
+    with open(tmp / f"raw-{fn_name}", "ab") as fh:
+        began = time.perf_counter()
+        for _ in range(n):
+            fh.write(b"x" * 200 + b"\n")
+            fh.flush()
+            sync(fh.fileno())
+        return (time.perf_counter() - began) * 1000 / n
 
 
 def _row(label: str, n: int, seconds: float, appends: int = 0) -> str:
@@ -204,23 +236,41 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         run_engine(tmp, 20, fsync=False, per_node=False)  # warm up imports and caches
+        fsync_ms, fdatasync_ms = raw_sync_ms(tmp, "fsync"), raw_sync_ms(tmp, "fdatasync")
+        print(
+            f"  this disk: append+fsync {fsync_ms:.3f} ms, append+fdatasync {fdatasync_ms:.3f} ms"
+        )
         for n in sizes:
-            for label, fsync, per_node in (
-                ("engine, no fsync", False, False),
-                ("engine, fsync per batch", True, False),
-                ("engine, fsync per node", True, True),
+            for label, fsync, per_node, datasync in (
+                ("engine, no fsync", False, False, False),
+                ("engine, fsync per batch", True, False, False),
+                ("engine, fsync per node", True, True, False),
+                ("engine, fdatasync per node", True, True, True),
             ):
-                seconds, appends, _ = run_engine(tmp, n, fsync, per_node)
+                seconds, appends, _ = run_engine(tmp, n, fsync, per_node, datasync)
                 results[(label, n)] = seconds
                 print(_row(label, n, seconds, appends if fsync else 0))
-            lg = run_langgraph(tmp, n)
-            results[("langgraph", n)] = lg
-            print(_row("langgraph 1.2.22 + SqliteSaver", n, lg))
-            for label in ("engine, fsync per node", "engine, fsync per batch"):
-                print(f"  ratio langgraph / {label}, N={n}: {lg / results[(label, n)]:.1f}x")
+            for durability in ("async", "sync"):
+                seconds = run_langgraph(tmp, n, durability)
+                results[(f"langgraph {durability}", n)] = seconds
+                print(_row(f"langgraph + SqliteSaver ({durability})", n, seconds))
+            lg = results[("langgraph async", n)]
+            for label in (
+                "engine, fsync per node",
+                "engine, fdatasync per node",
+                "engine, fsync per batch",
+            ):
+                ratio = lg / results[(label, n)]
+                print(f"  ratio langgraph (default) / {label}, N={n}: {ratio:.1f}x")
         if len(sizes) > 1:
             small, big = sizes
-            for label in ("engine, fsync per node", "engine, fsync per batch", "langgraph"):
+            labels = (
+                "engine, fsync per node",
+                "engine, fdatasync per node",
+                "engine, fsync per batch",
+                "langgraph async",
+            )
+            for label in labels:
                 growth = (results[(label, big)] / big) / (results[(label, small)] / small)
                 print(f"  ms/node growth {small}->{big} ({label}): x{growth:.2f}")
         events = 20_000 if "--quick" in sys.argv else 100_000
