@@ -335,7 +335,7 @@ def test_artifact_ids_must_be_safe_file_names(tmp_path: Path) -> None:
         ArtifactStore(tmp_path).store("../etc/passwd", "x", "v")
 
 
-# -- engine bugs found while projecting (strict xfail: they pass once the engine is fixed) ----
+# -- engine behaviours the projections rely on (found as bugs while projecting, now fixed) ---
 
 NESTED_PARENT = """digraph p {
   start [shape=Mdiamond]
@@ -350,11 +350,6 @@ NESTED_CHILD = """digraph c {
 }"""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: decider.stage_dir puts the branch stages of a child pipeline at "
-    "<run_dir>/<node>, not under <run_dir>/<manager>.child/, so they collide with the parent's",
-)
 def test_branch_stages_of_a_child_pipeline_live_under_the_child_dir() -> None:
     """A parallel branch inside a child pipeline gets a stage dir under `<manager>.child/`."""
     ran = run_dot(NESTED_PARENT, World(files={"/pipelines/child.dot": NESTED_CHILD}))
@@ -364,11 +359,6 @@ def test_branch_stages_of_a_child_pipeline_live_under_the_child_dir() -> None:
         assert stage_dir(ran.state, t, "x").startswith("/runs/r1/mgr.child/")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: fork_run appends run.forked outside the driver, so observers never see "
-    "it (the CLI finds the fork's directory by itself and rebuilds its projection)",
-)
 def test_fork_observers_see_the_run_forked_entry(live: Path, tmp_path: Path) -> None:
     """Observers of `fork_run` are called with the `run.forked` entry first."""
     seen: list[Entry] = []

@@ -111,15 +111,21 @@ def _input_errors(dot: Path | None = None) -> Iterator[None]:
         )
 
 
-def _pipeline_log(path: Path) -> Path:
-    """The log of a run directory (or the log itself), checked to be a pipeline run's."""
-    log = run_log(path)
+def _started_of(log: Path) -> RunStarted:
+    """The `run.started` a pipeline run log begins with; RunError for any other log."""
     first = next(iter(read_log(log)), None)
     if first is None or not isinstance(first.event, RunStarted):
         raise RunError(
             f"{log}: not a pipeline run log (it does not start with run.started)",
             hint="`attractor log show` reads any event log",
         )
+    return first.event
+
+
+def _pipeline_log(path: Path) -> Path:
+    """The log of a run directory (or the log itself), checked to be a pipeline run's."""
+    log = run_log(path)
+    _started_of(log)
     return log
 
 
@@ -175,7 +181,7 @@ def _final(run_dir: Path, mode: Mode) -> NoReturn:
     raise typer.Exit(0 if summary.status in ("succeeded", "restarted") else 1)
 
 
-def _drive(view: RunView, coro: Any, projector: Projector | _ForkProjector) -> RunResult:
+def _drive(view: RunView, coro: Any, projector: Projector) -> RunResult:
     view.start()
     try:
         result: RunResult = asyncio.run(coro)
@@ -207,7 +213,7 @@ def _check_answers(dot: Path, answers: Path) -> None:
 @app.command("run")
 def run_command(
     file: Path = typer.Argument(..., help="The pipeline (.dot)."),
-    backend: str = typer.Option("simulate", "--backend", help="simulate | scripted:FILE"),
+    backend: str = typer.Option("simulate", "--backend", help="simulate | scripted:FILE | llm"),
     logs_root: Path = typer.Option(Path("runs"), "--logs-root", help="Where run dirs go."),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Approve every human gate."),
     answers: Path | None = typer.Option(None, "--answers", help="Answers file for human gates."),
@@ -259,11 +265,7 @@ def resume_command(
         run_dir = _run_dir_of(run_dir)
         projector = Projector(run_dir)
         view = _session(mode, projector)
-        started = projector.state.started
-        options = RunOptions(
-            auto_approve=auto_approve or bool(started and started.config.auto_approve),
-            answers=str(answers) if answers else "",
-        )
+        options = _human_options(_started_of(run_dir / "events.jsonl"), auto_approve, answers)
         asker: Interviewer = PausingInterviewer(interviewer_for(options), view)
         _drive(view, resume_run(run_dir, observers=[projector, view], interviewer=asker), projector)
     _final(run_dir, mode)
@@ -383,53 +385,13 @@ def _diverged(exc: NonDeterminismError, as_json: bool) -> NoReturn:
     raise typer.Exit(1)
 
 
-class _ForkProjector:
-    """Projects a fork: the new run directory is known only once fork_run has made it."""
-
-    def __init__(self, root: Path, source_run: str, at: int) -> None:
-        self.root, self.source_run, self.at = root, source_run, at
-        self.before = set(root.iterdir()) if root.is_dir() else set()
-        self.inner: Projector | None = None
-        self._blank = Projector()
-
-    @property
-    def state(self) -> RunState:
-        """The fork's state once bound."""
-        return (self.inner or self._blank).state
-
-    @property
-    def run_dir(self) -> Path | None:
-        """The fork's run directory once bound."""
-        return self.inner.run_dir if self.inner else None
-
-    def flush(self) -> None:
-        """Write whatever the bound projector holds."""
-        if self.inner is not None:
-            self.inner.flush()
-
-    def __call__(self, entry: Entry) -> None:
-        """Bind on the first entry (the log on disk already holds it), then project."""
-        if self.inner is None:
-            found = self._find()
-            if found is None:
-                return
-            self.inner = Projector(found)
-        self.inner(entry)
-
-    def _find(self) -> Path | None:
-        for path in sorted(set(self.root.iterdir()) - self.before):
-            log = path / "events.jsonl"
-            if log.is_file():
-                return path
-        return None
-
-
 @app.command("fork")
 def fork_command(
     run_dir: Path = typer.Argument(..., help="The run to fork."),
     at: int = typer.Option(..., "--at", help="Keep events 1..SEQ, then continue live."),
     logs_root: Path | None = typer.Option(None, "--logs-root", help="Where the new run goes."),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Approve every human gate."),
+    answers: Path | None = typer.Option(None, "--answers", help="Answers file for human gates."),
     quiet: bool = _QUIET,
     as_json: bool = _JSON,
 ) -> None:
@@ -439,32 +401,28 @@ def fork_command(
     with _input_errors():
         log = _pipeline_log(run_dir)
         verify_log(log)  # a corrupt source must not be copied into a new run
-        first = next(iter(read_log(log)), None)
-        source = first.event if first is not None else None
-        root = logs_root or _default_root(log, source)
-        root.mkdir(parents=True, exist_ok=True)
-        projector = _ForkProjector(root, getattr(source, "run_id", ""), at)
-        view = RunView(mode, lambda: projector.state, out_console)
-        options = RunOptions(auto_approve=auto_approve or _auto(source))
+        started = _started_of(log)
+        projector = Projector()
+        view = _session(mode, projector)
+        options = _human_options(started, auto_approve, answers)
         asker: Interviewer = PausingInterviewer(interviewer_for(options), view)
         result = _drive(
             view,
-            fork_run(run_dir, at, logs_root=root, observers=[projector, view], interviewer=asker),
+            fork_run(
+                run_dir, at, logs_root=logs_root, observers=[projector, view], interviewer=asker
+            ),
             projector,
         )
-        rebuild(result.run_dir)
     _final(result.run_dir, mode)
 
 
-def _default_root(log: Path, started: object) -> Path:
-    config = getattr(started, "config", None)
-    root = getattr(config, "logs_root", "")
-    return Path(root) if root else log.parent.parent
-
-
-def _auto(started: object) -> bool:
-    config = getattr(started, "config", None)
-    return bool(getattr(config, "auto_approve", False))
+def _human_options(started: RunStarted, auto_approve: bool, answers: Path | None) -> RunOptions:
+    """How humans answer in a resumed or forked run: as given now, else as recorded."""
+    config = started.config
+    return RunOptions(
+        auto_approve=auto_approve or config.auto_approve,
+        answers=str(answers) if answers else config.answers,
+    )
 
 
 @app.command("project")

@@ -247,8 +247,9 @@ class Projector:
     """Writes projections as a run goes: an observer (`Callable[[Entry], None]`) for run.py.
 
     Bound to `run_dir` when given (the log there, if any, is projected first: resume); else to
-    the directory each `run.started` names (new runs and loop restarts). Entries already
-    projected (seq not beyond the last one) are ignored.
+    the directory each `run.started` names (new runs and loop restarts) or a `run.forked` names
+    (a fork: its copied prefix is projected first). Entries already projected (seq not beyond
+    the last one) are ignored.
 
     Inside an event loop, changed files are written when the engine next waits for the world
     (one `call_soon` per burst of entries, so a file changed several times in one burst is
@@ -264,17 +265,20 @@ class Projector:
         self._pending_artifacts: dict[str, tuple[str, str]] = {}
         self._scheduled = False
         if run_dir is not None:
-            root = Path(run_dir)
-            self._bind(root)
-            if (root / "events.jsonl").is_file():
-                for entry in read_log(root / "events.jsonl"):
-                    self._collect(self._projection.apply(entry))
-                self.flush()
+            self._catch_up(Path(run_dir))
 
     @property
     def state(self) -> RunState:
         """The run state folded so far (the live view reads it)."""
         return self._projection.state
+
+    def _catch_up(self, run_dir: Path) -> None:
+        """Bind to `run_dir` and project the log it already holds."""
+        self._bind(run_dir)
+        if (run_dir / "events.jsonl").is_file():
+            for entry in read_log(run_dir / "events.jsonl"):
+                self._collect(self._projection.apply(entry))
+            self.flush()
 
     def _bind(self, run_dir: Path) -> None:
         self.flush()
@@ -285,8 +289,12 @@ class Projector:
 
     def __call__(self, entry: Entry) -> None:
         """Project one live entry."""
-        if entry.seq == 1 and isinstance(entry.event, RunStarted):
-            self._bind(Path(entry.event.config.run_dir))
+        event = entry.event
+        if entry.seq == 1 and isinstance(event, RunStarted):
+            self._bind(Path(event.config.run_dir))
+        elif isinstance(event, RunForked) and self.run_dir != Path(event.run_dir):
+            self._catch_up(Path(event.run_dir))  # a new fork: its log already holds this entry
+            return
         elif entry.seq <= self._projection.seq:
             return
         self._collect(self._projection.apply(entry))
