@@ -69,6 +69,7 @@ def test_known_prefix_is_recorded_by_digest_only() -> None:
     book.remember(_request("a", "b").messages)
     effect = call_llm(_request("a", "b", "c"), book)
     assert effect.request["prefix_length"] == 2
+    assert book.size == 2
     assert [m["content"][0]["text"] for m in effect.request["new_messages"]] == ["c"]
     assert book.expand(effect.request) == _request("a", "b", "c")
 

@@ -121,7 +121,9 @@ class MessageBook:
         self._nodes: dict[str, tuple[str, Message]] = {}  # digest -> (parent digest, message)
         self._pending: dict[str, str] = {}  # effect id -> messages digest of its request
 
-    def __len__(self) -> int:
+    @property
+    def size(self) -> int:
+        """How many (prefix digest, message) nodes the book holds."""
         return len(self._nodes)
 
     def knows(self, digest: str) -> bool:
@@ -211,7 +213,7 @@ class MessageBook:
 
 def call_llm(request: Request, book: MessageBook | None = None) -> CallLlm:
     """The `CallLlm` effect for `request`, compacted against `book` (none: all messages new)."""
-    compact = (book if book is not None else MessageBook()).compact(request)
+    compact = (book or MessageBook()).compact(request)
     return CallLlm(provider=request.provider or "", model=request.model, request=compact)
 
 
@@ -275,7 +277,7 @@ def llm_performer(
     `client.complete` (retried with `retry_policy` when given) and records the response. Typed
     LLM errors and unrebuildable requests become `EffectError`s; nothing is raised.
     """
-    the_book = book if book is not None else MessageBook()
+    the_book = book or MessageBook()
 
     async def perform(effect: CallLlm) -> LlmResponded | EffectError:
         try:
