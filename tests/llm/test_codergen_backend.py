@@ -190,7 +190,7 @@ PIPELINE = "\n".join(
         "digraph p {",
         f'    graph [goal="greet", model_stylesheet="{STYLE}"]',
         "    start [shape=Mdiamond]; done [shape=Msquare]",
-        '    plan [shape=box, prompt="Plan: $goal"]',
+        '    plan [shape=box, prompt="Plan: $goal", fidelity="full", thread_id="t"]',
         '    build [shape=box, prompt="Build it", fidelity="full", thread_id="t"]',
         "    start -> plan -> build -> done",
         "}",
@@ -225,6 +225,12 @@ def test_pipeline_run_records_usage_and_replays_without_the_llm(tmp_path: Path) 
     assert result.state.finished is not None
     assert [c.request.model for c in adapter.calls] == ["claude-haiku-4-5"] * 2
     assert adapter.calls[0].request.reasoning_effort == "low"
+    build = adapter.calls[1].request.messages
+    assert [(m.role, m.text) for m in build] == [
+        (Role.USER, "Plan: greet"),
+        (Role.ASSISTANT, "plan A"),
+        (Role.USER, "Build it"),
+    ]
     assert _recorded_usage(result.run_dir) == [
         {"input_tokens": 7, "output_tokens": 3, "total_tokens": 10},
         {"input_tokens": 9, "output_tokens": 4, "total_tokens": 13},
