@@ -157,9 +157,12 @@ class FakeHandler(BaseHTTPRequestHandler):
         wire, path_model = route(url.path)
         headers = {name.lower(): value for name, value in self.headers.items()}
         key = wire.api_key(headers, query) if wire else None
-        body = self._read_body()
-        ordinal = self._record(url.path, query, headers, body or b"", wire, key)
-        if body is None:
+        refusal = self._body_refusal()
+        body = b"" if refusal else self._read_body()
+        ordinal = self._record(url.path, query, headers, body, wire, key)
+        if refusal:
+            self.close_connection = True  # the unread body would corrupt the next request
+            self._send_json(refusal[0], _plain_error(refusal[1]), {})
             return
         if wire is None:
             self._send_json(404, _not_found(url.path), {})
@@ -270,19 +273,21 @@ class FakeHandler(BaseHTTPRequestHandler):
         if not completed:
             self.close_connection = True
 
-    def _read_body(self) -> bytes | None:
-        if self.headers.get("transfer-encoding", "").lower() == "chunked":
-            self.close_connection = True
-            self._send_json(411, _plain_error("chunked request bodies are not supported"), {})
-            return None
+    def _content_length(self) -> int:
         try:
-            length = int(self.headers.get("content-length") or 0)
+            return int(self.headers.get("content-length") or 0)
         except ValueError:
-            length = -1
-        if not 0 <= length <= MAX_BODY_BYTES:
-            self.close_connection = True
-            self._send_json(413, _plain_error("request body too large or bad length"), {})
-            return None
+            return -1
+
+    def _body_refusal(self) -> tuple[int, str] | None:
+        if self.headers.get("transfer-encoding", "").lower() == "chunked":
+            return 411, "chunked request bodies are not supported"
+        if not 0 <= self._content_length() <= MAX_BODY_BYTES:
+            return 413, "request body too large or bad length"
+        return None
+
+    def _read_body(self) -> bytes:
+        length = self._content_length()
         return self.rfile.read(length) if length else b""
 
     def _record(
@@ -312,7 +317,10 @@ class FakeHandler(BaseHTTPRequestHandler):
     def _refuse_method(self) -> None:
         url = urlsplit(self.path)
         wire, _ = route(url.path)
-        self._read_body()
+        if self._body_refusal():
+            self.close_connection = True
+        else:
+            self._read_body()
         if wire is None:
             self._send_json(404, _not_found(url.path), {})
         else:
