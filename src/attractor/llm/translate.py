@@ -26,6 +26,7 @@ __all__ = [
     "as_str",
     "estimate_tokens",
     "merge_options",
+    "merge_turns",
     "split_system",
     "tool_call_names",
     "tool_output_text",
@@ -145,3 +146,20 @@ def unsupported_content(
         f"messages[{index}] ({role}): content kind {kind!r} is not supported by {provider}; {hint}",
         provider=provider,
     )
+
+
+def merge_turns(turns: Iterable[dict[str, Any]], items: str) -> list[dict[str, Any]]:
+    """Merge consecutive wire turns of the same `role` by joining their `items` lists.
+
+    Turns with no items are dropped. Anthropic needs this for strict user/assistant
+    alternation; Gemini for parallel function responses, which must share one turn.
+    """
+    merged: list[dict[str, Any]] = []
+    for turn in turns:
+        if not turn[items]:
+            continue
+        if merged and merged[-1]["role"] == turn["role"]:
+            merged[-1][items].extend(turn[items])
+        else:
+            merged.append({**turn, items: list(turn[items])})
+    return merged

@@ -22,14 +22,17 @@ from attractor.llm.adapters._base import (
     stream_sse,
     translate_sse,
 )
-from attractor.llm.errors import (
-    InvalidValueError,
-    SDKError,
-    UnsupportedContentError,
-    error_from_status,
-)
+from attractor.llm.errors import InvalidValueError, SDKError, UnsupportedContentError
+from attractor.llm.errors import error_from_status as status_error
 from attractor.llm.runtime import CallContext
-from attractor.llm.translate import arguments_of, estimate_tokens, split_system, tool_result_text
+from attractor.llm.translate import (
+    arguments_of,
+    estimate_tokens,
+    merge_options,
+    merge_turns,
+    split_system,
+    tool_result_text,
+)
 from attractor.llm.types import (
     ContentKind,
     ContentPart,
@@ -52,38 +55,31 @@ __all__ = ["AnthropicMessagesAdapter", "MessagesStream", "build_body", "parse_re
 PROVIDER = "anthropic"
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
+_PATH = "/v1/messages"
 DEFAULT_MAX_TOKENS = 4096
-THINKING_BUDGETS = {"low": 1024, "medium": 4096, "high": 16384}
+THINKING_BUDGETS = {"none": 0, "minimal": 0, "low": 1024, "medium": 4096, "high": 16384}
 """reasoning_effort -> `thinking.budget_tokens` (ADR 0076)."""
 _RESERVED_OPTIONS = frozenset({"beta_headers", "auto_cache"})
 _EPHEMERAL = {"type": "ephemeral"}
-_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
-_FINISH |= {"tool_use": "tool_calls", "refusal": "content_filter"}
-_FINISH |= {"model_context_window_exceeded": "length"}
+_CACHEABLE = frozenset({"text", "image", "document", "tool_result"})
+_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "tool_use": "tool_calls"}
+_FINISH |= {"max_tokens": "length", "model_context_window_exceeded": "length"}
+_FINISH |= {"refusal": "content_filter"}
 _ERROR_STATUS = {"invalid_request_error": 400, "authentication_error": 401, "permission_error": 403}
 _ERROR_STATUS |= {"not_found_error": 404, "request_too_large": 413, "rate_limit_error": 429}
 _ERROR_STATUS |= {"api_error": 500, "overloaded_error": 529}
 JSON_INSTRUCTION = "Answer with only a JSON value that conforms to this JSON Schema; no prose."
 
-# ---------------------------------------------------------------- request translation (pure)
-
 
 def build_body(request: Request) -> tuple[dict[str, Any], dict[str, str], list[ResponseWarning]]:
-    """Translate `request` into a Messages API body, its extra headers and warnings.
+    """A Messages API body, its extra headers and warnings (temperature/top_p are dropped).
 
-    `temperature` and `top_p` are not Messages API parameters any more (SDK 2.x): they are
-    dropped with a warning; `provider_options.anthropic` can still send them (ADR 0076).
-
-    The one I/O is reading local-path images (`load_image_bytes`).
-
-    Raises:
-        UnsupportedContentError: a content part Anthropic cannot take (audio, other documents).
-        InvalidValueError: an unknown reasoning effort, or max_tokens below the thinking budget.
+    Reads local-path images; raises UnsupportedContentError and InvalidValueError.
     """
     options = request.options_for(PROVIDER)
     texts, rest = split_system(request.messages)
     body: dict[str, Any] = {"model": request.model, "max_tokens": request.max_tokens}
-    body["messages"] = _merge_roles([_message(m) for m in rest])
+    body["messages"] = merge_turns((_message(m) for m in rest), "content")
     system = [{"type": "text", "text": t} for t in texts] + _format_instruction(request)
     if system:
         body["system"] = system
@@ -91,21 +87,17 @@ def build_body(request: Request) -> tuple[dict[str, Any], dict[str, str], list[R
     _sampling(request, body)
     if options.get("auto_cache", True) is not False:
         _place_breakpoints(body)
-    body.update({k: v for k, v in options.items() if k not in _RESERVED_OPTIONS})
+    merge_options(body, {k: v for k, v in options.items() if k not in _RESERVED_OPTIONS})
     dropped = [k for k in ("temperature", "top_p") if getattr(request, k) is not None]
-    warnings = [
-        ResponseWarning(f"{k} is not a Messages API parameter; not sent", "unsupported_parameter")
-        for k in dropped
-        if k not in body
-    ]
+    note, code = "is not a Messages API parameter; not sent", "unsupported_parameter"
+    warnings = [ResponseWarning(f"{k} {note}", code) for k in dropped if k not in body]
     return body, _headers(options), warnings
 
 
 def _headers(options: dict[str, Any]) -> dict[str, str]:
     headers = {"anthropic-version": API_VERSION}
     betas = options.get("beta_headers")
-    if isinstance(betas, str):
-        betas = [betas]
+    betas = [betas] if isinstance(betas, str) else betas
     if betas:
         headers["anthropic-beta"] = ",".join(str(b).strip() for b in betas)
     return headers
@@ -115,9 +107,7 @@ def _format_instruction(request: Request) -> list[dict[str, Any]]:
     fmt = request.response_format
     if fmt is None or fmt.type == "text":
         return []
-    if fmt.type == "json":
-        return [{"type": "text", "text": "Answer with only a JSON object; no prose."}]
-    schema = tool_result_text(fmt.json_schema or {})
+    schema = tool_result_text(fmt.json_schema) if fmt.json_schema else '{"type": "object"}'
     return [{"type": "text", "text": f"{JSON_INSTRUCTION}\n{schema}"}]
 
 
@@ -129,10 +119,8 @@ def _tools(request: Request, body: dict[str, Any]) -> None:
         {"name": t.name, "description": t.description, "input_schema": t.parameters}
         for t in request.tools
     ]
-    named = {"type": "tool", "name": choice.tool_name}
-    body["tool_choice"] = {"required": {"type": "any"}, "named": named}.get(
-        choice.mode, {"type": "auto"}
-    )
+    modes = {"required": {"type": "any"}, "named": {"type": "tool", "name": choice.tool_name}}
+    body["tool_choice"] = modes.get(choice.mode, {"type": "auto"})
 
 
 def _sampling(request: Request, body: dict[str, Any]) -> None:
@@ -140,22 +128,18 @@ def _sampling(request: Request, body: dict[str, Any]) -> None:
         body["stop_sequences"] = list(request.stop_sequences)
     if request.metadata and "user_id" in request.metadata:
         body["metadata"] = {"user_id": request.metadata["user_id"]}
-    effort = request.reasoning_effort
-    if effort is None or effort in ("none", "minimal"):
-        body["max_tokens"] = body["max_tokens"] or DEFAULT_MAX_TOKENS
-        return
-    budget = THINKING_BUDGETS.get(effort)
-    if budget is None:
+    effort, limit = request.reasoning_effort, body["max_tokens"]
+    budget = THINKING_BUDGETS.get(effort or "none", 0)
+    if effort is not None and effort not in THINKING_BUDGETS:
+        raise InvalidValueError(f"reasoning_effort {effort!r}: use none, low, medium or high")
+    if budget and limit is not None and limit <= budget:
         raise InvalidValueError(
-            f"reasoning_effort {effort!r} is unknown for anthropic; use low, medium or high"
-        )
-    if body["max_tokens"] is not None and body["max_tokens"] <= budget:
-        raise InvalidValueError(
-            f"max_tokens={body['max_tokens']} must exceed the thinking budget {budget} of "
+            f"max_tokens={limit} must exceed the thinking budget {budget} of "
             f"reasoning_effort={effort!r}; raise max_tokens or lower the effort"
         )
-    body["max_tokens"] = body["max_tokens"] or budget + DEFAULT_MAX_TOKENS
-    body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    body["max_tokens"] = limit or budget + DEFAULT_MAX_TOKENS
+    if budget:
+        body["thinking"] = {"type": "enabled", "budget_tokens": budget}
 
 
 def _place_breakpoints(body: dict[str, Any]) -> None:
@@ -164,28 +148,11 @@ def _place_breakpoints(body: dict[str, Any]) -> None:
         body["tools"][-1] = {**body["tools"][-1], "cache_control": _EPHEMERAL}
     if body.get("system"):
         body["system"][-1] = {**body["system"][-1], "cache_control": _EPHEMERAL}
-    users = [m for m in body["messages"] if m["role"] == "user"][-2:]
-    for message in users:
+    for message in [m for m in body["messages"] if m["role"] == "user"][-2:]:
         blocks = message["content"]
-        for i in range(len(blocks) - 1, -1, -1):
-            kind = blocks[i].get("type")
-            if kind in ("image", "document", "tool_result") or (
-                kind == "text" and blocks[i]["text"]
-            ):
-                blocks[i] = {**blocks[i], "cache_control": _EPHEMERAL}
-                break
-
-
-def _merge_roles(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    merged: list[dict[str, Any]] = []
-    for message in messages:
-        if not message["content"]:
-            continue
-        if merged and merged[-1]["role"] == message["role"]:
-            merged[-1]["content"].extend(message["content"])
-        else:
-            merged.append({"role": message["role"], "content": list(message["content"])})
-    return merged
+        spots = [i for i, b in enumerate(blocks) if b.get("text", True) and b["type"] in _CACHEABLE]
+        if spots:  # empty text blocks cannot carry cache_control
+            blocks[spots[-1]] = {**blocks[spots[-1]], "cache_control": _EPHEMERAL}
 
 
 def _message(message: Message) -> dict[str, Any]:
@@ -215,10 +182,9 @@ def _block(part: ContentPart) -> dict[str, Any]:
         return {"type": "thinking", "thinking": text, "signature": signature}
     if part.extra is not None and isinstance(part.extra.get("type"), str):
         return dict(part.extra)  # provider-native block passed through (ADR 0023)
+    hint = "send text, images, PDF documents, tool calls/results or thinking"
     raise UnsupportedContentError(
-        f"anthropic cannot take a {str(kind)!r} content part; send text, images, PDF "
-        "documents, tool calls/results or thinking",
-        provider=PROVIDER,
+        f"anthropic cannot take {kind!r} parts; {hint}", provider=PROVIDER
     )
 
 
@@ -226,30 +192,27 @@ def _image_source(image: ImageData) -> dict[str, Any]:
     loaded = load_image_bytes(image, PROVIDER)
     if loaded is None:
         return {"type": "url", "url": image.url}
-    media_type, data = loaded
-    return {"type": "base64", "media_type": media_type, "data": _b64(data)}
+    return _base64(*loaded)
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
+def _base64(media_type: str, data: bytes) -> dict[str, Any]:
+    return {"type": "base64", "media_type": media_type, "data": base64.b64encode(data).decode()}
 
 
 def _document(part: ContentPart) -> dict[str, Any]:
     doc = part.document
     assert doc is not None
     media_type = doc.media_type or "application/pdf"
-    source: dict[str, Any] | None = None
-    if doc.url is not None and media_type == "application/pdf":
-        source = {"type": "url", "url": doc.url}
-    elif doc.data is not None and media_type == "application/pdf":
-        source = {"type": "base64", "media_type": media_type, "data": _b64(doc.data)}
-    elif doc.data is not None and media_type == "text/plain":
+    source: dict[str, Any] = {"type": "url", "url": doc.url}
+    if doc.data is not None and media_type == "text/plain":
         source = {
             "type": "text",
             "media_type": media_type,
             "data": doc.data.decode("utf-8", "replace"),
         }
-    if source is not None:
+    elif doc.data is not None:
+        source = _base64(media_type, doc.data)
+    if media_type == "application/pdf" or source["type"] == "text":
         return {"type": "document", "source": source}
     raise UnsupportedContentError(
         f"anthropic takes PDF documents (URL or bytes) and text/plain bytes, not {media_type!r}",
@@ -260,28 +223,20 @@ def _document(part: ContentPart) -> dict[str, Any]:
 def _tool_result(part: ContentPart) -> dict[str, Any]:
     result = part.tool_result
     assert result is not None
-    block: dict[str, Any] = {"type": "tool_result", "tool_use_id": result.tool_call_id}
     text = tool_result_text(result.content)
+    block: dict[str, Any] = {"type": "tool_result", "tool_use_id": result.tool_call_id}
+    block["content"] = text
     if result.image_data is not None:
-        image = ImageData(data=result.image_data, media_type=result.image_media_type)
-        picture = {"type": "image", "source": _image_source(image)}
-        block["content"] = [{"type": "text", "text": text or "(image)"}, picture]
-    else:
-        block["content"] = text
+        image = _base64(result.image_media_type or "image/png", result.image_data)
+        block["content"] = [{"type": "text", "text": text or "(image)"}]
+        block["content"].append({"type": "image", "source": image})
     if result.is_error:
         block["is_error"] = True
     return block
 
 
-# ---------------------------------------------------------------- response translation (pure)
-
-
 def parse_response(body: dict[str, Any]) -> Response:
-    """Translate a Messages API `message` object into a Response.
-
-    Raises KeyError/TypeError on a body of the wrong shape; `parse_json_response` turns those
-    into a typed ServerError.
-    """
+    """Translate a Messages API `message` object (KeyError/TypeError when malformed)."""
     parts = tuple(_part(block) for block in body["content"])
     return Response(
         id=str(body.get("id", "")),
@@ -316,17 +271,12 @@ def finish_reason(raw: Any) -> FinishReason:
 
 def usage_of(usage: dict[str, Any], parts: tuple[ContentPart, ...]) -> Usage:
     """Usage with input including cache reads and writes; reasoning estimated from thinking."""
-    read = int(usage.get("cache_read_input_tokens") or 0)
-    write = int(usage.get("cache_creation_input_tokens") or 0)
+    read, write = (int(usage.get(f"cache_{k}_input_tokens") or 0) for k in ("read", "creation"))
     thinking = [p.thinking.text for p in parts if p.kind == "thinking" and p.thinking]
-    return Usage.of(
-        int(usage.get("input_tokens") or 0) + read + write,
-        int(usage.get("output_tokens") or 0),
-        reasoning_tokens=sum(estimate_tokens(t) for t in thinking) if thinking else None,
-        cache_read_tokens=read,
-        cache_write_tokens=write,
-        raw=dict(usage),
-    )
+    reasoning = sum(estimate_tokens(t) for t in thinking) if thinking else None
+    fresh, output = int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)
+    extra = {"reasoning_tokens": reasoning, "cache_read_tokens": read, "cache_write_tokens": write}
+    return Usage.of(fresh + read + write, output, raw=dict(usage), **extra)
 
 
 def error_of(data: dict[str, Any]) -> SDKError:
@@ -334,10 +284,7 @@ def error_of(data: dict[str, Any]) -> SDKError:
     err = data["error"] if isinstance(data.get("error"), dict) else {}
     kind, message = str(err.get("type", "api_error")), str(err.get("message", "error event"))
     status = _ERROR_STATUS.get(kind, 500)
-    return error_from_status(status, message, provider=PROVIDER, error_code=kind, raw=data)
-
-
-# ---------------------------------------------------------------- stream translation (pure)
+    return status_error(status, message, provider=PROVIDER, error_code=kind, raw=data)
 
 
 class MessagesStream:
@@ -352,14 +299,13 @@ class MessagesStream:
 
     def feed(self, event: str, data: dict[str, Any]) -> list[StreamEvent]:
         """Events for one SSE message (the JSON `type` wins over the SSE event name)."""
+        if data.get("type", event) == "error":
+            raise error_of(data)
         handler = getattr(self, f"_on_{data.get('type', event)}", None)
         out: list[StreamEvent] = handler(data) if handler is not None else []  # ping, unknown
         for item in out:
             self.acc.process(item)
         return out
-
-    def _on_error(self, data: dict[str, Any]) -> list[StreamEvent]:
-        raise error_of(data)
 
     def _on_message_start(self, data: dict[str, Any]) -> list[StreamEvent]:
         self.message = dict(data["message"])
@@ -398,10 +344,8 @@ class MessagesStream:
             block["signature"] = delta["signature"]
         elif kind == "input_json_delta" and delta["partial_json"]:
             block["chunks"].append(delta["partial_json"])
-            head = ToolCall(block["id"], block["name"])
-            return [
-                StreamEvent(type="tool_call_delta", tool_call=head, delta=delta["partial_json"])
-            ]
+            head, piece = ToolCall(block["id"], block["name"]), delta["partial_json"]
+            return [StreamEvent(type="tool_call_delta", tool_call=head, delta=piece)]
         return []
 
     def _on_content_block_stop(self, data: dict[str, Any]) -> list[StreamEvent]:
@@ -432,23 +376,17 @@ class MessagesStream:
         return [StreamEvent(type="finish", finish_reason=reason, usage=usage, response=response)]
 
 
-# ---------------------------------------------------------------- the adapter (shell)
-
-
 class AnthropicMessagesAdapter:
     """Stateless adapter for the Anthropic Messages API (`x-api-key`, `anthropic-version`)."""
 
     name = PROVIDER
 
-    def supports_tool_choice(self, mode: str) -> bool:
-        """Every unified mode maps: auto, none (tools omitted), required (any), named (tool)."""
-        return mode in ("auto", "none", "required", "named")
-
     async def complete(self, request: Request, ctx: CallContext) -> Response:
         """Send one Messages request and translate the answer."""
         body, headers, warnings = build_body(request)
         headers["x-api-key"] = ctx.api_key()
-        response = await post_json(ctx, _url(ctx), body, headers=headers)
+        url = ctx.base_url(DEFAULT_BASE_URL) + _PATH
+        response = await post_json(ctx, url, body, headers=headers)
         parsed = parse_json_response(ctx, response, parse_response)
         return replace(parsed, warnings=tuple(warnings)) if warnings else parsed
 
@@ -456,10 +394,7 @@ class AnthropicMessagesAdapter:
         """Stream one Messages request; failures after the first event become ERROR events."""
         body, headers, warnings = build_body(request)
         headers["x-api-key"] = ctx.api_key()
-        sse = stream_sse(ctx, _url(ctx), {**body, "stream": True}, headers=headers)
+        url, body = ctx.base_url(DEFAULT_BASE_URL) + _PATH, {**body, "stream": True}
+        sse = stream_sse(ctx, url, body, headers=headers)
         state = MessagesStream(tuple(warnings))
         return translate_sse(ctx, sse, state.feed, lambda: state.done)
-
-
-def _url(ctx: CallContext) -> str:
-    return f"{ctx.base_url(DEFAULT_BASE_URL)}/v1/messages"

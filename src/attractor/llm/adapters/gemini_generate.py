@@ -11,12 +11,14 @@ Decisions: ADR 0078 (ids, thought signatures, usage), 0079 (schemas, thinking, e
 from __future__ import annotations
 
 import base64
+import functools
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 from msgspec.structs import replace
 
+from attractor.llm import errors
 from attractor.llm.accumulate import StreamAccumulator
 from attractor.llm.adapters._base import (
     guess_media_type,
@@ -26,16 +28,16 @@ from attractor.llm.adapters._base import (
     stream_sse,
     translate_sse,
 )
-from attractor.llm.errors import (
-    AuthenticationError,
-    InvalidRequestError,
-    InvalidValueError,
-    ProviderError,
-    UnsupportedContentError,
-    error_from_grpc_status,
-)
+from attractor.llm.errors import InvalidRequestError
 from attractor.llm.runtime import CallContext
-from attractor.llm.translate import arguments_of, split_system, tool_call_names, tool_result_object
+from attractor.llm.translate import (
+    arguments_of,
+    merge_options,
+    merge_turns,
+    split_system,
+    tool_call_names,
+    tool_result_object,
+)
 from attractor.llm.types import (
     ContentKind,
     ContentPart,
@@ -64,31 +66,22 @@ _FINISH = {"STOP": "stop", "MAX_TOKENS": "length"} | dict.fromkeys(_FILTERED, "c
 _CHOICE = {"auto": "AUTO", "none": "NONE", "required": "ANY", "named": "ANY"}
 
 
-# ---------------------------------------------------------------- request translation (pure)
-
-
 def build_body(request: Request) -> dict[str, Any]:
-    """Translate `request` into a generateContent body.
+    """Translate `request` into a generateContent body (reads local-path images).
 
-    The one I/O is reading local-path images (`load_image_bytes`).
-
-    Raises:
-        InvalidRequestError: a tool result whose call id is not in the conversation.
-        UnsupportedContentError: a content part Gemini cannot take.
-        InvalidValueError: an unknown reasoning effort.
+    Raises InvalidRequestError (a tool result without its call in the history),
+    UnsupportedContentError and InvalidValueError (unknown reasoning effort).
     """
     texts, rest = split_system(request.messages)
     names = tool_call_names(request.messages)
-    body: dict[str, Any] = {"contents": _merge_roles([_content(m, names) for m in rest])}
+    body: dict[str, Any] = {"contents": merge_turns((_content(m, names) for m in rest), "parts")}
     if texts:
         body["systemInstruction"] = {"parts": [{"text": "\n\n".join(texts)}]}
     _tools(request, body)
     config = _generation_config(request)
-    options = request.options_for(PROVIDER)
-    config.update(options.pop("generationConfig", None) or {})
     if config:
         body["generationConfig"] = config
-    body.update(options)
+    merge_options(body, request.options_for(PROVIDER))
     return body
 
 
@@ -109,12 +102,8 @@ def _tools(request: Request, body: dict[str, Any]) -> None:
 
 def _generation_config(request: Request) -> dict[str, Any]:
     stops = list(request.stop_sequences or ()) or None
-    config: dict[str, Any] = {
-        "temperature": request.temperature,
-        "topP": request.top_p,
-        "maxOutputTokens": request.max_tokens,
-        "stopSequences": stops,
-    }
+    config: dict[str, Any] = {"temperature": request.temperature, "topP": request.top_p}
+    config |= {"maxOutputTokens": request.max_tokens, "stopSequences": stops}
     fmt = request.response_format
     if fmt is not None and fmt.type != "text":
         config["responseMimeType"] = "application/json"
@@ -126,26 +115,13 @@ def _generation_config(request: Request) -> dict[str, Any]:
 
 def _thinking(model: str, effort: str) -> dict[str, Any]:
     if effort not in THINKING_BUDGETS:
-        raise InvalidValueError(
-            f"reasoning_effort {effort!r} is unknown for gemini; use none, low, medium or high"
+        raise errors.InvalidValueError(
+            f"reasoning_effort {effort!r}: use none, low, medium or high"
         )
     if "gemini-3" in model and effort != "none":
         level = "LOW" if effort in ("minimal", "low") else effort.upper()
         return {"thinkingLevel": level, "includeThoughts": True}
     return {"thinkingBudget": THINKING_BUDGETS[effort], "includeThoughts": effort != "none"}
-
-
-def _merge_roles(contents: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    # Parallel function responses must share one turn, so same-role turns are merged.
-    merged: list[dict[str, Any]] = []
-    for content in contents:
-        if not content["parts"]:
-            continue
-        if merged and merged[-1]["role"] == content["role"]:
-            merged[-1]["parts"].extend(content["parts"])
-        else:
-            merged.append({"role": content["role"], "parts": list(content["parts"])})
-    return merged
 
 
 def _content(message: Message, names: dict[str, str]) -> dict[str, Any]:
@@ -183,9 +159,7 @@ def _part(part: ContentPart, names: dict[str, str]) -> dict[str, Any]:
         return _media(media_type, media.url, media.data)
     if part.extra is not None:
         return dict(part.extra)  # a provider-native part passed through (ADR 0023)
-    raise UnsupportedContentError(
-        f"gemini cannot take a {str(kind)!r} content part", provider=PROVIDER
-    )
+    raise errors.UnsupportedContentError(f"gemini cannot take {kind!r} parts", provider=PROVIDER)
 
 
 def _media(media_type: str, url: str | None, data: bytes | None) -> dict[str, Any]:
@@ -208,24 +182,19 @@ def _function_response(part: ContentPart, names: dict[str, str]) -> dict[str, An
     assert result is not None
     name = names.get(result.tool_call_id)
     if name is None:
+        hint = "Gemini needs its function name: keep the assistant message with the call"
+        where = f"tool result for call id {result.tool_call_id!r}"
         raise InvalidRequestError(
-            f"tool result for call id {result.tool_call_id!r} has no matching tool call in the "
-            "conversation; Gemini needs the function name, so keep the assistant message "
-            "with the call in the history",
-            provider=PROVIDER,
+            f"{where} has no tool call in the history; {hint}", provider=PROVIDER
         )
     content = {"error": result.content} if result.is_error else tool_result_object(result.content)
     return {"functionResponse": {"name": name, "response": content}}
 
 
-# ---------------------------------------------------------------- response translation (pure)
-
-
 def parse_response(body: dict[str, Any], *, id_prefix: str = "", model: str = "") -> Response:
-    """Translate a GenerateContentResponse into a Response.
+    """Translate a GenerateContentResponse (KeyError/TypeError when malformed).
 
-    Function calls without an `id` get `call_<responseId or id_prefix>_<n>`. Raises
-    KeyError/TypeError on a body of the wrong shape (`parse_json_response` types them).
+    Function calls without an `id` get `call_<responseId or id_prefix>_<n>`.
     """
     candidates = body.get("candidates") or [{}]
     candidate = candidates[0]
@@ -255,11 +224,8 @@ def _parts(native: list[dict[str, Any]], prefix: str, start: int = 0) -> list[Co
         if "functionCall" in item:
             call = item["functionCall"]
             call_id = call.get("id") or f"call_{prefix}_{start + len(parts)}"
-            parts.append(
-                ContentPart.of_tool_call(
-                    ToolCallData(call_id, call["name"], call.get("args") or {})
-                )
-            )
+            data = ToolCallData(call_id, call["name"], call.get("args") or {})
+            parts.append(ContentPart.of_tool_call(data))
         elif item.get("text"):
             parts.append(ContentPart.of_text(item["text"]))
     return parts
@@ -287,29 +253,25 @@ def finish_reason(raw: Any, parts: list[ContentPart], body: dict[str, Any]) -> F
 
 def usage_of(meta: dict[str, Any]) -> Usage:
     """Usage from `usageMetadata`; output counts thoughts too (as OpenAI's does)."""
-    thoughts = meta.get("thoughtsTokenCount")
-    cached = meta.get("cachedContentTokenCount")
-    return Usage.of(
+    thoughts, cached = meta.get("thoughtsTokenCount"), meta.get("cachedContentTokenCount")
+    prompt, answer = (
         int(meta.get("promptTokenCount") or 0),
-        int(meta.get("candidatesTokenCount") or 0) + int(thoughts or 0),
-        reasoning_tokens=None if thoughts is None else int(thoughts),
-        cache_read_tokens=None if cached is None else int(cached),
-        raw=dict(meta),
+        int(meta.get("candidatesTokenCount") or 0),
     )
+    reasoning, read = (None if n is None else int(n) for n in (thoughts, cached))
+    extra = {"reasoning_tokens": reasoning, "cache_read_tokens": read, "raw": dict(meta)}
+    return Usage.of(prompt, answer + (reasoning or 0), **extra)
 
 
-def error_of(data: dict[str, Any]) -> ProviderError:
+def error_of(data: dict[str, Any]) -> errors.SDKError:
     """The typed error of an error object (gRPC `status`, HTTP `code`) inside a stream."""
     err = data["error"]
     status = str(err.get("status") or "UNKNOWN")
     code = err.get("code") if isinstance(err.get("code"), int) else None
-    message = str(err.get("message") or status)
-    exc = error_from_grpc_status(status, message, provider=PROVIDER, status_code=code, raw=data)
-    assert isinstance(exc, ProviderError)
-    return exc
-
-
-# ---------------------------------------------------------------- stream translation (pure)
+    text = str(err.get("message") or status)
+    return errors.error_from_grpc_status(
+        status, text, provider=PROVIDER, status_code=code, raw=data
+    )
 
 
 class GenerateStream:
@@ -317,19 +279,16 @@ class GenerateStream:
 
     def __init__(self, model: str, id_prefix: str) -> None:
         self.acc = StreamAccumulator(provider=PROVIDER, model=model)
-        self.id_prefix = id_prefix
+        self.id_prefix, self.segments, self.calls = id_prefix, 0, 0
         self.segment: tuple[str, str] | None = None  # (kind, text_id) of the open segment
-        self.segments = 0
-        self.calls = 0
-        self.last: dict[str, Any] = {}
-        self.done = False
+        self.started = self.done = False
 
     def feed(self, event: str, data: dict[str, Any]) -> list[StreamEvent]:
         """Events for one chunk."""
         if "error" in data:
             raise error_of(data)
-        out = [] if self.last else [StreamEvent(type="stream_start")]
-        self.last = data
+        out = [] if self.started else [StreamEvent(type="stream_start")]
+        self.started = True
         candidate = (data.get("candidates") or [{}])[0]
         for item in (candidate.get("content") or {}).get("parts") or []:
             out.extend(self._part(item, str(data.get("responseId") or self.id_prefix)))
@@ -369,11 +328,8 @@ class GenerateStream:
             self.calls += 1
             head = ToolCall(call_id, call["name"])
             full = ToolCall(call_id, call["name"], dict(call.get("args") or {}))
-            return [
-                *out,
-                StreamEvent(type="tool_call_start", tool_call=head),
-                StreamEvent(type="tool_call_end", tool_call=full),
-            ]
+            start = StreamEvent(type="tool_call_start", tool_call=head)
+            return [*out, start, StreamEvent(type="tool_call_end", tool_call=full)]
         if item.get("text"):
             opened, key = self._open("text")
             out += [*opened, StreamEvent(type="text_delta", text_id=key, delta=item["text"])]
@@ -388,22 +344,11 @@ class GenerateStream:
         parts = list(partial.message.content)
         reason = finish_reason(raw, parts, data)
         usage = usage_of(data.get("usageMetadata") or {})
+        fields = {"id": str(data.get("responseId", "")), "raw": data, "usage": usage}
         model = str(data.get("modelVersion") or partial.model)
-        response = replace(
-            partial,
-            id=str(data.get("responseId", "")),
-            model=model,
-            finish_reason=reason,
-            usage=usage,
-            raw=data,
-        )
-        return [
-            *out,
-            StreamEvent(type="finish", finish_reason=reason, usage=usage, response=response),
-        ]
-
-
-# ---------------------------------------------------------------- the adapter (shell)
+        response = replace(partial, model=model, finish_reason=reason, **fields)
+        out.append(StreamEvent(type="finish", finish_reason=reason, usage=usage, response=response))
+        return out
 
 
 class GeminiGenerateAdapter:
@@ -421,10 +366,7 @@ class GeminiGenerateAdapter:
         except InvalidRequestError as exc:
             _raise_key_error(exc)
             raise
-
-        def parse(data: dict[str, Any]) -> Response:
-            return parse_response(data, id_prefix=prefix, model=request.model)
-
+        parse = functools.partial(parse_response, id_prefix=prefix, model=request.model)
         return parse_json_response(ctx, response, parse)
 
     async def stream(self, request: Request, ctx: CallContext) -> AsyncIterator[StreamEvent]:
@@ -452,10 +394,7 @@ def _raise_key_error(exc: InvalidRequestError) -> None:
     details = error.get("details") if isinstance(error, dict) else None
     reasons = [d.get("reason") for d in details or () if isinstance(d, dict)]
     if "API_KEY_INVALID" in reasons:
-        raise AuthenticationError(
-            f"invalid API key: {exc.message}",
-            provider=PROVIDER,
-            status_code=exc.status_code,
-            error_code="API_KEY_INVALID",
-            raw=exc.raw,
+        fields = {"status_code": exc.status_code, "error_code": "API_KEY_INVALID", "raw": exc.raw}
+        raise errors.AuthenticationError(
+            f"invalid API key: {exc.message}", provider=PROVIDER, **fields
         ) from exc
