@@ -380,3 +380,20 @@ def test_replay_of_a_fork_is_identical(finished: Path, tmp_path: Path) -> None:
     assert code == 0
     code, _, err = _cli("replay", str(_run_dir(out)))
     assert code == 0, err
+
+
+def test_loop_restart_continues_in_a_linked_run(tmp_path: Path) -> None:
+    """A loop_restart edge ends the run as `restarted`; the new run finishes and names it."""
+    loop = """digraph l {
+      start [shape=Mdiamond]; a [shape=box, prompt=A]; b [shape=box, prompt=B]
+      done [shape=Msquare]
+      start -> a; a -> b [loop_restart=true]; b -> done
+    }"""
+    code, out, _ = _run(tmp_path, loop)
+    assert code == 0
+    assert "a: loop restart at b" in out
+    last = _run_dir(out)
+    data = json.loads(_cli("status", str(last), "--json")[1])
+    first = tmp_path / "runs" / data["parent_run"]
+    assert data["completed_nodes"] == ["b", "done"]
+    assert "restart  at b, in a new linked run" in _cli("status", str(first))[1]

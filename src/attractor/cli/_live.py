@@ -21,7 +21,7 @@ from rich.text import Text
 
 from attractor.effects import Answer, Question
 from attractor.events import Entry
-from attractor.pipeline.events import RunStarted, StageCompleted, StageFailed
+from attractor.pipeline.events import LoopRestarted, RunStarted, StageCompleted, StageFailed
 from attractor.pipeline.interviewers import Interviewer
 from attractor.pipeline.state import RunState
 
@@ -96,6 +96,8 @@ class RunView:
             self._stages.append((entry.stream, event.node, status, event.attempt))
             if self.mode == "plain":
                 self._line(entry.stream, event.node, status, event.outcome.failure_reason)
+        elif isinstance(event, LoopRestarted) and self.mode == "plain":
+            self._line(entry.stream, event.source, f"loop restart at {event.target}", "")
         elif isinstance(event, StageFailed):
             self._retries += 1
             if self.mode == "plain":

@@ -303,6 +303,10 @@ def _status_lines(s: RunSummary) -> list[str]:
         lines.append(f"waiting  {q.id}: {q.text}")
     if s.forked_from:
         lines.append(f"forked   from {s.forked_from}")
+    if s.restart_target:
+        lines.append(f"restart  at {s.restart_target}, in a new linked run")
+    if s.parent_run:
+        lines.append(f"parent   {s.parent_run} (this run continues it after a loop restart)")
     return lines
 
 
