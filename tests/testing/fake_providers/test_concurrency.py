@@ -9,6 +9,8 @@ import anthropic
 import httpx
 import openai
 import pytest
+from google import genai
+from google.genai import types as genai_types
 
 from attractor.testing.fake_providers import FakeProviderServer, Scenario, Step
 
@@ -94,3 +96,21 @@ def test_two_thousand_concurrent_calls_leave_nothing_behind():
     assert len(records) == 2_000
     assert all(r.has_api_key(r.body["input"].split("#")[0]) for r in records)
     assert threading.active_count() == before
+
+
+def test_async_gemini_client_streams_against_the_fake(play, server):
+    """google-genai's async client parses plain and streamed answers."""
+    play(Step(text="aio ok", deltas=2, repeat=True))
+
+    async def run() -> tuple[str | None, list[str | None]]:
+        options = genai_types.HttpOptions(base_url=server.base_url("gemini"))
+        client = genai.Client(api_key="k", http_options=options)
+        try:
+            plain = await client.aio.models.generate_content(model="m", contents="hi")
+            stream = await client.aio.models.generate_content_stream(model="m", contents="hi")
+            return plain.text, [chunk.text async for chunk in stream]
+        finally:
+            await client.aio.aclose()
+            client.close()
+
+    assert asyncio.run(run()) == ("aio ok", ["aio", " ok", ""])
