@@ -37,7 +37,7 @@ from attractor.llm.effects import (
     response_of,
 )
 from attractor.llm.runtime import ProviderConfig, Secret
-from attractor.llm.types import Message, Request, Usage
+from attractor.llm.types import Message, Request, ToolDefinition, Usage
 from attractor.testing.scripted_llm import ScriptedAdapter, ScriptItem, text_response
 
 KEY = "sk-very-secret-key-123"
@@ -99,6 +99,24 @@ def test_malformed_request_is_a_record_error() -> None:
     bad = {**call_llm(_request("a")).request, "new_messages": [{"role": 7}]}
     with pytest.raises(LlmRecordError, match="malformed"):
         MessageBook().expand(bad)
+
+
+WEATHER = ToolDefinition("get_weather", "Weather by city", {"type": "object", "properties": {}})
+
+
+def test_a_tool_list_the_log_holds_is_recorded_by_digest() -> None:
+    """The second call with the same tools records their digest; expansion restores them."""
+    book = MessageBook()
+    first = msgspec.structs.replace(_request("a"), tools=(WEATHER,))
+    effect = call_llm(first, book)
+    assert not isinstance(effect.request["tools"], str)
+    book.observe(request_effect("e1", effect))
+    second = msgspec.structs.replace(_request("a", "b"), tools=(WEATHER,))
+    compact = call_llm(second, book).request
+    assert isinstance(compact["tools"], str)
+    assert book.expand(compact) == second
+    with pytest.raises(LlmRecordError, match="tool list"):
+        MessageBook().expand({**compact, "prefix_digest": "", "prefix_length": 0})
 
 
 def test_recorded_response_drops_raw_and_keeps_usage() -> None:

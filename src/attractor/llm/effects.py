@@ -16,6 +16,7 @@ Compact request (the `request` of `CallLlm`)::
 
 Chain digests: `d0 = ""`, `d(i) = sha256(d(i-1) + "|" + canonical JSON of message i)[:32]`;
 the request digest is `sha256(messages_digest + "|" + canonical JSON of the other fields)[:32]`.
+A tool list the log already holds is recorded as its digest (a string) in place of the list.
 """
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ class MessageBook:
     def __init__(self) -> None:
         self._nodes: dict[str, tuple[str, Message]] = {}  # digest -> (parent digest, message)
         self._pending: dict[str, str] = {}  # effect id -> messages digest of its request
+        self._tools: dict[str, Any] = {}  # digest -> tool definitions (JSON)
 
     @property
     def size(self) -> int:
@@ -158,14 +160,28 @@ class MessageBook:
             if digest in self._nodes:
                 prefix, length = digest, i
         params = _params_of(request)
+        full_digest = _digest(digest, params)
+        tools = params.get("tools")
+        if tools is not None and _sha(_canonical.encode(tools)) in self._tools:
+            params["tools"] = _sha(_canonical.encode(tools))  # recorded before: by digest
         return {
-            "digest": _digest(digest, params),
+            "digest": full_digest,
             "messages_digest": digest,
             "prefix_digest": prefix,
             "prefix_length": length,
             "new_messages": [to_json_object(m) for m in request.messages[length:]],
             **params,
         }
+
+    def _tools_of(self, params: dict[str, Any]) -> dict[str, Any]:
+        """`params` with a tools digest replaced by the tool list it names."""
+        tools = params.get("tools")
+        if not isinstance(tools, str):
+            return params
+        known = self._tools.get(tools)
+        if known is None:
+            raise LlmRecordError(f"the tool list {tools} is not in the log folded so far")
+        return {**params, "tools": known}
 
     def expand(self, data: dict[str, Any]) -> Request:
         """The full `Request` a compact form stands for, checked against its digests."""
@@ -177,7 +193,7 @@ class MessageBook:
         """The compact fields and the request without messages, digests verified."""
         try:
             compact = msgspec.convert(data, _Compact)
-            params = {k: v for k, v in data.items() if k not in _COMPACT_KEYS}
+            params = self._tools_of({k: v for k, v in data.items() if k not in _COMPACT_KEYS})
             request = from_json_object({**params, "messages": []}, Request)
         except (msgspec.ValidationError, ConfigurationError) as exc:
             raise LlmRecordError(f"recorded LLM request is malformed: {exc}") from None
@@ -199,8 +215,11 @@ class MessageBook:
         """Fold one logged event: requests teach their messages, responses their answer."""
         match event:
             case EffectRequested(effect_id=eid, request=CallLlm(request=data)):
-                compact, _ = self._checked(data)
+                compact, request = self._checked(data)
                 self._pending[eid] = self.remember(compact.new_messages, compact.prefix_digest)
+                if request.tools is not None:
+                    tools = _params_of(request)["tools"]
+                    self._tools.setdefault(_sha(_canonical.encode(tools)), tools)
             case EffectCompleted(effect_id=eid, result=LlmResponded(response=body)):
                 parent = self._pending.pop(eid, None)
                 if parent is not None:
