@@ -368,12 +368,6 @@ def test_answers_that_fit_no_choice_exit_2_before_the_run(tmp_path: Path) -> Non
     assert not (tmp_path / "runs").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: replay of a forked log diverges at its run.forked line — the shell appends "
-    "it (fork_run), the machine never decides it, so the replay driver produces something else "
-    "there (e.g. waits for the effect the prefix requested)",
-)
 def test_replay_of_a_fork_is_identical(finished: Path, tmp_path: Path) -> None:
     """A fork's log replays byte for byte, like any other run's."""
     code, out, _ = _cli("fork", str(finished), "--at", "9", "--logs-root", str(tmp_path / "f"))

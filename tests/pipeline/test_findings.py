@@ -68,3 +68,24 @@ def test_large_tool_output_reaches_the_context(tmp_path: Path) -> None:
     top = result.state.top()
     assert top is not None
     assert top.context["tool.output"].startswith("aaaaaaaaaa")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="decider.decide steps every traversal against the same `state.executions` (the "
+    "look-ahead only counts within one traversal), so parallel branches stepped in one batch "
+    "each run up to the limit: with max_node_executions=10 and two 20-stage branches, 18 "
+    "stages start (the run-wide bound is exceeded)",
+)
+def test_execution_bound_holds_across_parallel_branches() -> None:
+    """No more than `max_node_executions` stages start, even with branches running together."""
+    a = " -> ".join(f"a{i}" for i in range(20))
+    b = " -> ".join(f"b{i}" for i in range(20))
+    source = f"""digraph n {{
+        start [shape=Mdiamond]; done [shape=Msquare]
+        P [shape=component]; J [shape=tripleoctagon]
+        start -> P; P -> a0; P -> b0; {a} -> J; {b} -> J; J -> done
+    }}"""
+    ran = run_dot(source, backend="simulate", max_node_executions=10)
+    assert ran.state.executions <= 10
+    assert ran.outcome.status == StageStatus.FAIL

@@ -50,13 +50,6 @@ def test_golden_cases_cover_the_interesting_features() -> None:
         assert finished.outcome.status == StageStatus.SUCCESS  # type: ignore[attr-defined]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="effects/replay.py ReplayStore.append raises ReplayEnded in the middle of a batch and "
-    "drops the batch's already-matched entries, so the driver never folds them: replay "
-    "--until 10 of the linear log returns the state at seq 1 (appended == 1, executions == 0), "
-    "not at seq 10",
-)
 def test_replay_until_stops_at_the_given_seq() -> None:
     """`until` replays a prefix and returns the state at exactly that seq."""
     result = asyncio.run(replay_run(FIXTURES / "linear", until=10))

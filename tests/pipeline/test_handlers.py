@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from attractor.effects import Answer, EffectError, RunShell, ShellRan, Sleep
 from attractor.pipeline.events import (
     BranchCompleted,
@@ -426,6 +424,22 @@ def test_two_parallel_nodes_in_sequence_each_fork() -> None:
     assert ran.context["parallel.fan_in.best_id"] == "c"
 
 
+def test_nested_parallel_runs_the_inner_fan_in() -> None:
+    """A branch containing a parallel node runs through its inner fan-in to the outer one."""
+    source = chain(
+        """P1 [shape=component]; J1 [shape=tripleoctagon]
+        P2 [shape=component]; J2 [shape=tripleoctagon]
+        x [prompt="x"]; y [prompt="y"]; z [prompt="z"]; w [prompt="w"]
+        start -> P1; P1 -> x; P1 -> P2; x -> J1
+        P2 -> y; P2 -> z; y -> J2; z -> J2; J2 -> w; w -> J1
+        J1 -> done"""
+    )
+    ran = run_dot(source, backend="simulate", max_steps=500)
+    ran_nodes = {e.node for e in ran.events(StageCompleted)}
+    assert {"J2", "w"} <= ran_nodes
+    assert ran.completed == ("start", "P1", "J1", "done")
+
+
 def test_fan_in_heuristic_prefers_status_then_score() -> None:
     """Heuristic: best status first, then the highest `score` a branch set."""
     world = World(
@@ -460,12 +474,6 @@ def test_fan_in_ranked_by_the_backend() -> None:
     assert ran.context["parallel.fan_in.best_id"] == "beta"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fan_in.FanInHandler matches candidate ids as substrings of the backend's answer "
-    "(`c['id'] in text`): with ids a/b/c the answer 'I pick b.' names 'c' (in 'pick') first, "
-    "so c wins; ids must be matched as whole words",
-)
 def test_fan_in_ranking_matches_whole_ids() -> None:
     """The backend's answer "I pick b." selects b, not c (the c of "pick")."""
     source = THREE.replace("EXTRA", "").replace(
@@ -490,12 +498,6 @@ def test_fan_in_all_failed_fails() -> None:
     assert join.outcome.failure_reason == "every parallel candidate failed"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="decider._route: a parallel node with no join target (every branch stopped before the "
-    "fan-in) calls _finish(outcome) directly, so its FAIL never goes through failure routing: "
-    "the node's retry_target is ignored and the run ends",
-)
 def test_parallel_failure_follows_its_retry_target() -> None:
     """A parallel node whose join FAILs is routed like any failed stage (here: retry_target)."""
     source = parallel(
@@ -620,12 +622,6 @@ def test_manager_missing_child_file_fails() -> None:
     assert "/pipelines/child.dot" in ran.outcome.failure_reason
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reducer._child_started ignores a child DOT that does not parse (returns the state "
-    "unchanged) and the manager's next step emits child.started again: an endless stream of "
-    "child.started events (the log grows forever) instead of a FAIL",
-)
 def test_manager_child_with_bad_dot_fails() -> None:
     """A child dotfile that is not valid DOT: the manager FAILs (no crash, no endless loop)."""
     world = World(files={"/pipelines/child.dot": "digraph {"})
@@ -634,12 +630,6 @@ def test_manager_child_with_bad_dot_fails() -> None:
     assert ran.outcome.status == StageStatus.FAIL
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a child pipeline is parsed but never validated (reducer._child_started): a bad edge "
-    "condition in it raises ConditionSyntaxError out of decide() (edges.matching → "
-    "compile_condition), crashing the whole run instead of failing the manager node",
-)
 def test_manager_child_with_bad_condition_fails() -> None:
     """A child pipeline with an unparsable condition FAILs the manager; the run does not crash."""
     bad = CHILD.replace(

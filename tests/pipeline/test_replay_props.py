@@ -139,14 +139,6 @@ LINEAR = """digraph l {
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reducer._stage_completed sets phase='enter' but leaves the traversal on the completed "
-    "node; routing happens only inside the decider's batch. A prefix that ends after "
-    "stage.completed/checkpoint.saved and before edge.selected (fork --at SEQ there, or a "
-    "partly persisted batch) makes decider._enter start the completed node again: its effects "
-    "(the backend call) are performed twice and it appears twice in completed_nodes",
-)
 def test_prefix_ending_at_a_completed_stage_resumes_by_routing() -> None:
     """Cut right after `n0`'s stage.completed + checkpoint.saved: resume routes on, it does not
     run n0 again."""

@@ -156,12 +156,6 @@ def test_preset_attempts_used_by_the_engine() -> None:
     assert all(250 <= e.delay_ms < 750 for e in ran.events(StageRetrying))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="decider._retry puts `t.outcomes.get(node) or _fail('retrying')` into stage.retrying: "
-    "the outcome of the attempt that failed is not carried (it is a placeholder, or a previous "
-    "visit's final outcome)",
-)
 def test_stage_retrying_carries_the_failed_attempts_outcome() -> None:
     """stage.retrying.outcome is the outcome of the attempt that is being retried."""
     world = World(replies={"work": [reply("retry", failure_reason="flaky network")]})

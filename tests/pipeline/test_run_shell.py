@@ -255,12 +255,6 @@ def test_fork_continues_live_in_a_new_run(tmp_path: Path) -> None:
     assert top.completed == ("start", "a", "done")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run.fork_run appends run.forked itself, but PipelineMachine never emits it, so "
-    "replaying a forked run's log diverges at the run.forked line (expected run.forked, actual "
-    "stage.started): no forked run can be replayed",
-)
 def test_forked_run_replays(tmp_path: Path) -> None:
     """A forked run's log replays byte for byte like any other."""
     from attractor.pipeline.run import fork_run

@@ -40,7 +40,14 @@ from attractor.effects._types import (
     request_digest,
     request_effect,
 )
-from attractor.effects.driver import DriveResult, Machine, StalledError, drive, replay
+from attractor.effects.driver import (
+    DriveResult,
+    Machine,
+    ReplayResult,
+    StalledError,
+    drive,
+    replay,
+)
 from attractor.effects.fake import FakeInterpreter
 from attractor.effects.interpreter import Interpreter, TaskInterpreter
 from attractor.effects.live import LiveInterpreter
@@ -87,6 +94,7 @@ __all__ = [
     "Recording",
     "ReplayEnded",
     "ReplayInterpreter",
+    "ReplayResult",
     "ReplayStore",
     "RunShell",
     "ShellRan",

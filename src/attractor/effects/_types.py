@@ -19,7 +19,9 @@ from attractor.events import Event, Text
 # Requests
 
 
-class _Request(msgspec.Struct, frozen=True, tag_field="kind", forbid_unknown_fields=True):
+class _Request(
+    msgspec.Struct, frozen=True, tag_field="kind", forbid_unknown_fields=True, omit_defaults=True
+):
     """Base of effect requests."""
 
 
@@ -82,7 +84,7 @@ class Option(msgspec.Struct, frozen=True):
 QuestionKind = Literal["yes_no", "multiple_choice", "freeform", "confirmation"]
 
 
-class Question(msgspec.Struct, frozen=True):
+class Question(msgspec.Struct, frozen=True, omit_defaults=True):
     """A question for a human, with a stable id so several pending questions are answered by id."""
 
     id: str
@@ -134,7 +136,9 @@ Effect = (
 # Results
 
 
-class _Result(msgspec.Struct, frozen=True, tag_field="kind", forbid_unknown_fields=True):
+class _Result(
+    msgspec.Struct, frozen=True, tag_field="kind", forbid_unknown_fields=True, omit_defaults=True
+):
     """Base of effect results."""
 
 
@@ -187,7 +191,7 @@ class FileWritten(_Result, frozen=True, tag="write_file"):
     size: int
 
 
-class Answer(msgspec.Struct, frozen=True):
+class Answer(msgspec.Struct, frozen=True, omit_defaults=True):
     """A human's answer: the chosen option key or free text; `timed_out` when nobody answered."""
 
     value: str
@@ -232,7 +236,7 @@ ErrorKind = Literal[
 ]
 
 
-class EffectError(msgspec.Struct, frozen=True):
+class EffectError(msgspec.Struct, frozen=True, omit_defaults=True):
     """Why an effect failed. Failures are data: the core decides what they mean."""
 
     kind: ErrorKind

@@ -69,6 +69,15 @@ class DriveResult(msgspec.Struct, Generic[S]):
     stopped: str  # "done" | "recording-ended" | "step-limit"
 
 
+class ReplayResult(DriveResult[S]):
+    """A replay's end: `identical` lines were reproduced byte for byte; `reencoded` lines matched
+    as events but are written differently by this version (an older log: defaulted new fields,
+    upcasts)."""
+
+    identical: int = 0
+    reencoded: int = 0
+
+
 Observer = Callable[[Entry], None]
 
 
@@ -146,7 +155,7 @@ async def replay(
     *,
     until: int | None = None,
     observe: Observer | None = None,
-) -> DriveResult[S]:
+) -> ReplayResult[S]:
     """Re-run `machine` against a recorded log without touching the world.
 
     Raises `NonDeterminismError` at the first line that differs. Returns with `stopped ==
@@ -154,9 +163,16 @@ async def replay(
     when the recording (or `until`) ran out first — e.g. a crashed run's log.
     """
     rec = recording if isinstance(recording, Recording) else Recording.from_file(recording, until)
-    result = await drive(machine, ReplayStore(rec), ReplayInterpreter(rec), observe=observe)
+    store = ReplayStore(rec)
+    result = await drive(machine, store, ReplayInterpreter(rec), observe=observe)
     if result.stopped == "done" and rec.peek() is not None:
         entry, _ = rec.take()
         expected = msgspec.json.encode(entry.event).decode()
         raise NonDeterminismError(entry.seq, entry.stream, expected, "")
-    return result
+    return ReplayResult(
+        state=result.state,
+        appended=result.appended,
+        stopped=result.stopped,
+        identical=store.identical,
+        reencoded=store.reencoded,
+    )

@@ -15,11 +15,14 @@ import msgspec
 from attractor.events._errors import EventTypeError
 
 
-class Event(msgspec.Struct, frozen=True, tag_field="type", forbid_unknown_fields=True):
+class Event(
+    msgspec.Struct, frozen=True, tag_field="type", forbid_unknown_fields=True, omit_defaults=True
+):
     """Base of every event. Subclasses declare `tag="area.fact"` and their own fields.
 
     The envelope (`seq`, `at`, `stream`, `hash`) is not part of the event: the store adds it when
-    the event is appended, and hands it back beside the event as an `Entry`.
+    the event is appended, and hands it back beside the event as an `Entry`. Fields equal to their
+    default are omitted from the line, so adding a defaulted field never changes existing lines.
     """
 
     schema_version: ClassVar[int] = 1

@@ -16,7 +16,7 @@ from attractor.dot import Edge, Graph, Node
 from attractor.effects import AskHuman, DrawRandom, HumanAnswered, effect_id, request_effect
 from attractor.effects import Sleep as SleepEffect
 from attractor.events import Emit, Event
-from attractor.pipeline.edges import Choice, gate_retry_target, next_step
+from attractor.pipeline.edges import Choice, gate_retry_target, next_step, route_failure
 from attractor.pipeline.events import (
     BranchCompleted,
     BranchStarted,
@@ -106,7 +106,13 @@ def _traversal(state: RunState, t: Traversal, registry: HandlerRegistry) -> list
 
 def _is_local(event: Event) -> bool:
     return isinstance(
-        event, StageStarted | StageCompleted | EdgeSelected | CheckpointSaved | GoalGateUnsatisfied
+        event,
+        StageStarted
+        | StageCompleted
+        | EdgeSelected
+        | CheckpointSaved
+        | GoalGateUnsatisfied
+        | InterviewCompleted,
     )
 
 
@@ -116,6 +122,8 @@ def _step(state: RunState, t: Traversal, graph: Graph, registry: HandlerRegistry
             return _enter(state, t, graph)
         case "run":
             return _run(state, t, graph, registry)
+        case "route":
+            return _route(state, t, graph, graph.nodes[t.node], t.result or _fail("no outcome"))
         case "retry":
             return _retry(state, t, graph)
         case "branches":
@@ -128,7 +136,8 @@ def _enter(state: RunState, t: Traversal, graph: Graph) -> list[Emit]:
     node = graph.nodes.get(t.node)
     if node is None:
         return _finish(t, _fail(f"edge leads to unknown node {t.node!r}"), t.node)
-    if t.kind == "branch" and (t.node in t.stop_at or (is_terminal(node) and t.executions > 0)):
+    at_join = t.node in t.stop_at and not t.via_join  # its own nested join does not stop it
+    if t.kind == "branch" and (at_join or (is_terminal(node) and t.executions > 0)):
         return _finish(t, t.result or Outcome(status=StageStatus.SUCCESS), t.node)
     if is_terminal(node):
         gate = _unsatisfied_gate(t, graph)
@@ -252,11 +261,19 @@ def _incoming(graph: Graph, source: str, target: str) -> Edge | None:
 
 
 def stage_dir(state: RunState, t: Traversal, node_id: str) -> str:
-    """Where a node's files go: `<run_dir>/<node>`; a child pipeline's under `<manager>.child/`."""
+    """Where a node's files go: `<run_dir>/<node>`; a child pipeline's stages (and its branches')
+    under `<manager>.child/`, nested for a child's children."""
+    return f"{_stage_root(state, t)}/{node_id}"
+
+
+def _stage_root(state: RunState, t: Traversal) -> str:
     root = state.started.config.run_dir if state.started else ""
-    if t.kind == "child":
-        return f"{root}/{t.origin}.child/{node_id}"
-    return f"{root}/{node_id}"
+    owner = state.traversals.get(t.graph) if t.graph != "main" else None
+    if owner is None:
+        return root
+    parent = state.traversals.get(owner.parent)
+    base = _stage_root(state, parent) if parent is not None and parent is not owner else root
+    return f"{base}/{owner.origin}.child"
 
 
 def _input(state: RunState, t: Traversal, graph: Graph, node: Node, thread: Any) -> HandlerInput:
@@ -357,8 +374,7 @@ def _attempt_done(
         response=done.response,
         thread_key=thread_key,
     )
-    events += [(t.stream, completed), (t.stream, CheckpointSaved(node=node.id))]
-    return events + _route(state, t, graph, node, outcome)
+    return [*events, (t.stream, completed), (t.stream, CheckpointSaved(node=node.id))]
 
 
 def _cancel_child(state: RunState, t: Traversal) -> list[Emit]:
@@ -383,41 +399,38 @@ def _interview_done(t: Traversal, node: Node) -> InterviewCompleted | None:
 
 
 def _route(state: RunState, t: Traversal, graph: Graph, node: Node, outcome: Outcome) -> list[Emit]:
-    done_nodes = (*t.completed, node.id)
+    """Where to go after a node's final outcome (already folded: context and completed)."""
     if is_terminal(node):
-        return _finish(
-            t, Outcome(status=StageStatus.SUCCESS, notes="Pipeline completed"), node.id, done_nodes
-        )
-    ctx = {**t.context, **outcome.context_updates, "outcome": outcome.status.value}
+        return _finish(t, Outcome(status=StageStatus.SUCCESS, notes="Pipeline completed"), node.id)
     if handler_type(node) == "parallel" and t.children:
-        join = _join_target(state, t)
-        if join:
-            return [(t.stream, EdgeSelected(source=node.id, target=join, label="", reason="join"))]
-        return _finish(t, outcome, node.id, done_nodes)
-    choice = next_step(node, graph, outcome, ctx)
+        return _route_join(state, t, graph, node, outcome)
+    choice = next_step(node, graph, outcome, t.context)
     if choice is None:
-        if outcome.status == StageStatus.FAIL:
-            return _finish(t, outcome, node.id, done_nodes)
-        done = (
-            outcome
-            if t.kind == "branch"
-            else Outcome(status=StageStatus.SUCCESS, notes="Pipeline completed")
-        )
-        return _finish(t, done, node.id, done_nodes)
+        if outcome.status == StageStatus.FAIL or t.kind == "branch":
+            return _finish(t, outcome, node.id)
+        return _finish(t, Outcome(status=StageStatus.SUCCESS, notes="Pipeline completed"), node.id)
     if choice.edge is not None and choice.edge.loop_restart and t.kind == "top":
+        restarted = Outcome(status=StageStatus.SUCCESS, notes=f"loop restart at {choice.target}")
         return [
             (t.stream, LoopRestarted(source=node.id, target=choice.target)),
-            (
-                t.stream,
-                RunFinished(
-                    outcome=Outcome(
-                        status=StageStatus.SUCCESS, notes=f"loop restart at {choice.target}"
-                    ),
-                    completed_nodes=done_nodes,
-                ),
-            ),
+            (t.stream, RunFinished(outcome=restarted, completed_nodes=t.completed)),
         ]
     return [(t.stream, _edge(node.id, choice))]
+
+
+def _route_join(
+    state: RunState, t: Traversal, graph: Graph, node: Node, outcome: Outcome
+) -> list[Emit]:
+    """After a join: a FAIL takes failure routing first; otherwise (or when failure routing finds
+    nothing) the parent continues at the fan-in node the branches reached, if any."""
+    if outcome.status == StageStatus.FAIL:
+        choice = route_failure(node, graph, outcome, t.context)
+        if choice is not None:
+            return [(t.stream, _edge(node.id, choice))]
+    join = _join_target(state, t)
+    if join:
+        return [(t.stream, EdgeSelected(source=node.id, target=join, label="", reason="join"))]
+    return _finish(t, outcome, node.id)
 
 
 def _edge(source: str, choice: Choice) -> EdgeSelected:
@@ -435,35 +448,22 @@ def _join_target(state: RunState, t: Traversal) -> str:
     return fan_ins[0] if fan_ins else ""
 
 
-def _finish(
-    t: Traversal, outcome: Outcome, at: str, completed: tuple[str, ...] | None = None
-) -> list[Emit]:
+def _finish(t: Traversal, outcome: Outcome, at: str) -> list[Emit]:
     """End a traversal: the run, a child pipeline, or a branch (at its join point)."""
     if t.kind == "top":
-        return [
-            (
-                t.stream,
-                RunFinished(
-                    outcome=outcome,
-                    completed_nodes=completed if completed is not None else t.completed,
-                ),
-            )
-        ]
+        return [(t.stream, RunFinished(outcome=outcome, completed_nodes=t.completed))]
     if t.kind == "child":
         return [(t.parent, ChildFinished(node=t.origin, stream=t.stream, outcome=outcome))]
-    return [
-        (
-            t.stream,
-            BranchCompleted(
-                node=t.origin,
-                branch=t.branch,
-                index=t.branch_index,
-                outcome=outcome,
-                stopped_at=at,
-                context_changes=_changes(t),
-            ),
-        )
-    ]
+    changes = _changes(t)
+    completed = BranchCompleted(
+        node=t.origin,
+        branch=t.branch,
+        index=t.branch_index,
+        outcome=outcome,
+        stopped_at=at,
+        context_changes=changes,
+    )
+    return [(t.stream, completed)]
 
 
 def _retry(state: RunState, t: Traversal, graph: Graph) -> list[Emit]:
@@ -480,7 +480,7 @@ def _retry(state: RunState, t: Traversal, graph: Graph) -> list[Emit]:
             )
         ]
     delay = delay_ms(policy, t.attempt, t.jitter or 1.0)
-    outcome = t.outcomes.get(t.node) or _fail("retrying")
+    outcome = t.last_failure or _fail("retrying")
     return [
         (t.stream, StageRetrying(node=t.node, attempt=t.attempt, delay_ms=delay, outcome=outcome)),
         (t.stream, request_effect(effect_id(t.stream, base, "backoff"), SleepEffect(ms=delay))),

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from attractor.dot import Graph
 from attractor.events import Emit, Entry
 from attractor.pipeline.decider import decide
-from attractor.pipeline.events import RunStarted
+from attractor.pipeline.events import RunForked, RunStarted
 from attractor.pipeline.handlers import HandlerRegistry, builtin_registry
 from attractor.pipeline.reducer import reduce
 from attractor.pipeline.state import RunState
@@ -31,8 +31,10 @@ class PipelineMachine:
         started: RunStarted,
         registry: HandlerRegistry | None = None,
         graph_override: Graph | None = None,
+        forked: RunForked | None = None,
     ) -> None:
         self.started = started
+        self.forked = forked
         self.registry = registry or builtin_registry()
         self.graph_override = graph_override
 
@@ -44,10 +46,12 @@ class PipelineMachine:
         graph_override: Graph | None = None,
     ) -> PipelineMachine:
         """The machine that recorded a log."""
-        first = next(iter(entries), None)
+        it = iter(entries)
+        first = next(it, None)
         if first is None or not isinstance(first.event, RunStarted):
             raise NotARunLogError("not a pipeline run log: its first event is not run.started")
-        return cls(first.event, registry, graph_override)
+        forked = next((e.event for e in it if isinstance(e.event, RunForked)), None)
+        return cls(first.event, registry, graph_override, forked)
 
     def initial(self) -> RunState:
         """Before `run.started`."""
@@ -61,7 +65,13 @@ class PipelineMachine:
         """`run.started` first, then whatever the decider says."""
         if state.started is None:
             return [("run", self.started)]
-        return decide(state, self.registry)
+        fork = self.forked
+        if fork is not None and state.seq == fork.at_seq:
+            return [("run", fork)]  # a fork's log: its run.forked follows the copied prefix
+        events = decide(state, self.registry)
+        if fork is not None and state.seq < fork.at_seq:
+            return events[: fork.at_seq - state.seq]  # the prefix was cut there, mid-batch maybe
+        return events
 
     def is_done(self, state: RunState) -> bool:
         """Finished once `run.finished` is folded."""

@@ -75,7 +75,7 @@ def outcome_from_status_json(text: str) -> Outcome:
     )
 
 
-class RunConfig(msgspec.Struct, frozen=True):
+class RunConfig(msgspec.Struct, frozen=True, omit_defaults=True):
     """Everything about a run that is not in the DOT file, recorded in `run.started`.
 
     Never holds secrets. `backend` is `simulate`, `scripted` or `llm`.
@@ -91,7 +91,7 @@ class RunConfig(msgspec.Struct, frozen=True):
     extra: dict[str, str] = {}
 
 
-class CodergenCall(msgspec.Struct, frozen=True):
+class CodergenCall(msgspec.Struct, frozen=True, omit_defaults=True):
     """What a codergen node asks its backend (the `args` of a `Call(name="codergen")` effect)."""
 
     node_id: str

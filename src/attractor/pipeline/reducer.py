@@ -11,7 +11,7 @@ from typing import Any
 
 from msgspec.structs import replace
 
-from attractor.dot import Graph, apply_transforms, parse_dot
+from attractor.dot import Graph, apply_transforms, parse_dot, validate
 from attractor.dot._errors import DotSyntaxError
 from attractor.effects import (
     EffectCompleted,
@@ -60,6 +60,10 @@ def initial_context(graph: Graph, run_id: str) -> dict[str, Any]:
 
 def reduce(state: RunState, entry: Entry, graph_override: Graph | None = None) -> RunState:
     """Fold one entry into the run state."""
+    return _fold(replace(state, seq=entry.seq), entry, graph_override)
+
+
+def _fold(state: RunState, entry: Entry, graph_override: Graph | None) -> RunState:
     event = entry.event
     match event:
         case RunStarted():
@@ -121,16 +125,26 @@ def reduce_traversal(t: Traversal, event: Event, graph: Graph | None) -> Travers
             return replace(t, waiting_on=eid, phase="wait" if t.phase == "run" else t.phase)
         case EffectCompleted(effect_id=eid) | EffectFailed(effect_id=eid) if eid == t.waiting_on:
             return _effect_done(t, event)
-        case StageFailed(node=node):
+        case StageFailed(node=node, outcome=failed):
             retries = {**t.retries, node: t.retries.get(node, 0) + 1}
             ctx = {**t.context, f"internal.retry_count.{node}": retries[node]}
-            return replace(t, phase="retry", retries=retries, context=ctx, results=())
+            return replace(
+                t, phase="retry", retries=retries, context=ctx, results=(), last_failure=failed
+            )
         case StageRetrying():
             return replace(t, phase="sleeping")
         case StageCompleted():
             return _stage_completed(t, event)
-        case EdgeSelected(source=source, target=target):
-            return replace(t, phase="enter", node=target, attempt=1, prev_node=source, results=())
+        case EdgeSelected(source=source, target=target, reason=reason):
+            return replace(
+                t,
+                phase="enter",
+                node=target,
+                attempt=1,
+                prev_node=source,
+                results=(),
+                via_join=reason == "join",
+            )
         case GoalGateUnsatisfied():
             return t
         case _:
@@ -166,7 +180,7 @@ def _stage_completed(t: Traversal, event: StageCompleted) -> Traversal:
         thread = (*thread, (event.thread_key, event.prompt, event.response))
     return replace(
         t,
-        phase="enter",
+        phase="route",
         context=ctx,
         completed=(*t.completed, node),
         outcomes={**t.outcomes, node: outcome},
@@ -264,8 +278,11 @@ def _child_started(state: RunState, stream: str, event: ChildStarted) -> RunStat
     try:
         graph = prepare_graph(event.dot_source, event.dot_path)
         first = start_node(graph)
-    except (DotSyntaxError, PipelineError):
-        return state  # the decider sees no child graph and fails the manager node
+        errors = [d for d in validate(graph) if d.is_error]
+        if errors:
+            raise PipelineError(f"{errors[0].rule}: {errors[0].message}")
+    except (DotSyntaxError, PipelineError) as exc:
+        return _child_invalid(state, stream, event, str(exc))
     child = Traversal(
         stream=event.stream,
         kind="child",
@@ -281,6 +298,30 @@ def _child_started(state: RunState, stream: str, event: ChildStarted) -> RunStat
         stream: replace(parent, children=(event.stream,)),
     }
     return replace(state, graphs={**state.graphs, event.stream: graph}, traversals=traversals)
+
+
+def _child_invalid(state: RunState, stream: str, event: ChildStarted, why: str) -> RunState:
+    """A child pipeline that cannot run is a child that failed at once."""
+    parent = state.traversals[stream]
+    failed = Outcome(
+        status=StageStatus.FAIL, failure_reason=f"child pipeline {event.dot_path} is invalid: {why}"
+    )
+    child = Traversal(
+        stream=event.stream,
+        kind="child",
+        graph=parent.graph,
+        node="",
+        phase="done",
+        parent=stream,
+        origin=event.node,
+        result=failed,
+    )
+    traversals = {
+        **state.traversals,
+        event.stream: child,
+        stream: replace(parent, children=(event.stream,)),
+    }
+    return replace(state, traversals=traversals)
 
 
 def _child_finished(state: RunState, stream: str, event: ChildFinished) -> RunState:

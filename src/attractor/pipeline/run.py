@@ -251,9 +251,7 @@ async def resume_run(
     """Continue a run from its log: completed effects are never repeated (DESIGN §1)."""
     log = run_log(run_dir)
     started = _started(log)
-    opts = options or RunOptions(
-        backend=started.config.backend, auto_approve=started.config.auto_approve
-    )
+    opts = options or _recorded_options(started)
     backend = backend or backend_from_spec(started.config.backend)
     interviewer = interviewer or interviewer_for(opts)
     machine = PipelineMachine(started, registry)
@@ -308,22 +306,12 @@ async def fork_run(
     blobs = log.parent / "blobs"
     if blobs.is_dir():
         shutil.copytree(blobs, new_dir / "blobs")
+    forked = RunForked(run_id=run_id, run_dir=str(new_dir), source_run=started.run_id, at_seq=at)
     with EventLog.open(new_dir / "events.jsonl") as new_log:
-        new_log.append(
-            [
-                (
-                    "run",
-                    RunForked(
-                        run_id=run_id, run_dir=str(new_dir), source_run=started.run_id, at_seq=at
-                    ),
-                )
-            ]
-        )
-    opts = RunOptions(
-        backend=started.config.backend,
-        auto_approve=started.config.auto_approve,
-        logs_root=str(root),
-    )
+        for entry in new_log.append([("run", forked)]):
+            for fn in observers:
+                fn(entry)
+    opts = msgspec.structs.replace(_recorded_options(started), logs_root=str(root))
     return await resume_run(
         new_dir,
         observers=observers,

@@ -20,6 +20,7 @@ from attractor.pipeline.model import Outcome
 Phase = Literal[
     "enter",  # at a node, about to start it (or to finish, at a terminal / join point)
     "run",  # the handler is to be stepped
+    "route",  # the node has its final outcome; the next edge is to be chosen
     "wait",  # an effect the handler asked for is in flight
     "retry",  # an attempt failed and will be retried: drawing jitter
     "sleeping",  # waiting out the retry delay
@@ -56,16 +57,19 @@ class Traversal(msgspec.Struct, frozen=True):
     fork_context: dict[str, Any] = {}
     stop_at: tuple[str, ...] = ()  # fan-in nodes where a branch stops
     result: Outcome | None = None
+    last_failure: Outcome | None = None  # the attempt being retried
     stopped_at: str = ""
     children: tuple[str, ...] = ()  # streams of branches or the child this traversal waits on
     thread: tuple[tuple[str, str, str], ...] = ()  # (thread key, prompt, response) of codergen
     prev_node: str = ""  # where the traversal came from (for the incoming edge's attributes)
+    via_join: bool = False  # arrived at this node from its own parallel node's join
 
 
 class RunState(msgspec.Struct, frozen=True):
     """The whole run: its start event, graphs by key, traversals by stream, and how it ended."""
 
     started: RunStarted | None = None
+    seq: int = 0  # the seq of the last entry folded
     graphs: dict[str, Graph] = {}
     traversals: dict[str, Traversal] = {}
     executions: int = 0

@@ -18,7 +18,7 @@ from attractor.effects import effect_id as make_effect_id
 from attractor.events import Emit, Entry, Event
 
 
-class Step(msgspec.Struct, frozen=True):
+class Step(msgspec.Struct, frozen=True, omit_defaults=True):
     """One step of a stream: a note to record, or an effect to ask for and wait on."""
 
     kind: Literal["note", "effect"]

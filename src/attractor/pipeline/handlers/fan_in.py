@@ -8,6 +8,7 @@ id. The winner's context changes are applied — including keys the branches dis
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from attractor.pipeline.handlers.base import Done, HandlerInput, Need, Step, done
@@ -27,6 +28,12 @@ def _score(candidate: dict[str, Any]) -> float:
 def heuristic_select(candidates: list[dict[str, Any]]) -> dict[str, Any]:
     """Best by (status rank, -score, id)."""
     return sorted(candidates, key=lambda c: (_RANK.get(c["status"], 9), -_score(c), c["id"]))[0]
+
+
+def _mention(candidate_id: str, text: str) -> int:
+    """Where `text` first names the id as a whole word (-1 when it never does)."""
+    found = re.search(rf"(?<![\w.-]){re.escape(candidate_id)}(?![\w-])", text)
+    return found.start() if found else -1
 
 
 def _ranking_prompt(inp: HandlerInput, candidates: list[dict[str, Any]]) -> str:
@@ -55,9 +62,10 @@ class FanInHandler:
         if use_llm:
             reply = reply_of(inp.results[0])
             text = reply if isinstance(reply, str) else reply.response
-            named = [c for c in candidates if c["id"] in text]
-            if named and not isinstance(reply, str):
-                best = min(named, key=lambda c: text.index(c["id"]))
+            named = {c["id"]: _mention(c["id"], text) for c in candidates}
+            found = [c for c in candidates if named[c["id"]] >= 0]
+            if found and not isinstance(reply, str):
+                best = min(found, key=lambda c: named[c["id"]])
                 how = "ranked by the backend"
         return _winner(best, how)
 
