@@ -106,6 +106,24 @@ def test_llm_mid_stream_error_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "anthropic 529" in err
 
 
+def test_llm_routes_a_catalogued_model_to_its_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--model naming another registered provider's model goes to that provider."""
+    openai, anthropic = ScriptedAdapter(name="openai"), ScriptedAdapter([text_response("hi")])
+    providers = {"openai": openai, "anthropic": anthropic}
+    monkeypatch.setattr(_llm, "make_client", lambda: Client(providers, default_provider="openai"))
+    assert _invoke("llm", "go", "--model", "claude-haiku-4-5")[:2] == (0, "hi\n")
+    assert not openai.calls
+    assert anthropic.calls[0].request.provider == "anthropic"
+
+
+def test_llm_error_before_any_text_prints_no_blank_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stream that fails before text leaves stdout empty."""
+    _scripted(monkeypatch, e.NotFoundError("no such model", provider="anthropic", status_code=404))
+    code, out, err = _invoke("llm", "go", "--stream", "--model", "nope")
+    assert (code, out) == (1, "")
+    assert err.startswith("error: anthropic 404: NotFoundError: no such model")
+
+
 def test_llm_without_keys_exits_2_naming_the_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     """No provider configured: exit 2 and the environment variables to set."""
     monkeypatch.setattr(_llm, "make_client", lambda: Client.from_env({}))

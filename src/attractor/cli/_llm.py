@@ -20,6 +20,7 @@ from attractor.cli._app import app
 from attractor.cli._output import fail, out_console
 from attractor.llm import catalog
 from attractor.llm.client import Client
+from attractor.llm.codergen import route
 from attractor.llm.effects import effect_error, record_response
 from attractor.llm.errors import ConfigurationError, SDKError
 from attractor.llm.generate import generate
@@ -58,14 +59,11 @@ def _client(provider: str | None) -> Client:
     return client
 
 
-def _pick_model(client: Client, model: str | None, provider: str | None) -> str:
-    if model:
-        return model
-    chosen = provider or client.default_provider or ""
-    latest = catalog.get_latest_model(chosen)
-    if latest is None:
-        fail(f"no catalogued model for provider {chosen!r}", hint="pass --model", code=2)
-    return latest.id
+def _route(client: Client, model: str | None, provider: str | None) -> tuple[str, str | None]:
+    try:
+        return route(client, model or "", provider)
+    except ConfigurationError as exc:
+        fail(exc.message, hint="pass --model", code=2)
 
 
 def _provider_error(exc: SDKError, client: Client) -> NoReturn:
@@ -76,18 +74,31 @@ def _response_json(response: Response) -> str:
     return msgspec.json.encode(record_response(response).response).decode()
 
 
-async def _streamed(model: str, prompt: str, echo: bool, **kwargs: Any) -> Response:
+class _Echo:
+    """Writes streamed text to stdout and remembers whether a line is left open."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.open_line = False
+
+    def write(self, text: str) -> None:
+        if self.enabled:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            self.open_line = True
+
+
+async def _streamed(model: str, prompt: str, echo: _Echo, **kwargs: Any) -> Response:
     result = stream(model, prompt, **kwargs)
     async for event in result:
-        if echo and event.type == StreamEventType.TEXT_DELTA and event.delta:
-            sys.stdout.write(event.delta)
-            sys.stdout.flush()
+        if event.type == StreamEventType.TEXT_DELTA and event.delta:
+            echo.write(event.delta)
     return await result.response()
 
 
-async def _ask(model: str, prompt: str, streaming: bool, echo: bool, **kwargs: Any) -> Response:
+async def _ask(model: str, prompt: str, echo: _Echo | None, **kwargs: Any) -> Response:
     try:
-        if streaming:
+        if echo is not None:
             return await _streamed(model, prompt, echo, **kwargs)
         return (await generate(model, prompt, **kwargs)).response
     finally:
@@ -110,14 +121,15 @@ def llm_command(
 ) -> None:
     """Send one prompt through the unified LLM client and print the answer."""
     client = _client(provider)
-    chosen = _pick_model(client, model, provider)
+    chosen, provider = _route(client, model, provider)
     kwargs: dict[str, Any] = {"client": client, "provider": provider, "system": system}
     if max_tokens is not None:
         kwargs["max_tokens"] = max_tokens
+    echo = _Echo(enabled=not as_json) if streaming else None
     try:
-        response = asyncio.run(_ask(chosen, prompt, streaming, not as_json, **kwargs))
+        response = asyncio.run(_ask(chosen, prompt, echo, **kwargs))
     except SDKError as exc:
-        if streaming and not as_json:
+        if echo is not None and echo.open_line:
             sys.stdout.write("\n")
         _provider_error(exc, client)
     if as_json:

@@ -30,6 +30,7 @@ __all__ = [
     "StageOutcome",
     "StageReply",
     "UnifiedLlmCodergenBackend",
+    "route",
     "stage_messages",
     "usage_counts",
 ]
@@ -92,6 +93,26 @@ def stage_messages(call: StageCall) -> tuple[Message, ...]:
     return (Message.user(text),)
 
 
+def route(client: Client, model: str, provider: str | None) -> tuple[str, str | None]:
+    """The (model, provider) to ask: an empty model is the provider's newest catalogued one; a
+    catalogued model without a provider goes to its own provider when `client` has it.
+
+    Raises:
+        ConfigurationError: no model given and none catalogued for the provider.
+    """
+    if not model:
+        provider = provider or client.default_provider
+        latest = get_latest_model(provider) if provider else None
+        if latest is None:
+            raise ConfigurationError(f"no model given and none is catalogued for {provider!r}")
+        return latest.id, provider
+    if provider is None:
+        info = get_model_info(model)
+        if info is not None and info.provider in client.provider_names:
+            provider = info.provider
+    return model, provider
+
+
 def _failure(status: str, reason: str) -> StageReply:
     return StageReply(outcome=StageOutcome(status=status, failure_reason=reason))
 
@@ -135,20 +156,12 @@ class UnifiedLlmCodergenBackend:
         """The (model, provider) for a node; `ConfigurationError` when no model can be chosen."""
         model = attrs.get("llm_model", "").strip()
         provider = attrs.get("llm_provider", "").strip() or None
-        if not model:
-            provider = provider or self.client.default_provider
-            latest = get_latest_model(provider) if provider else None
-            if latest is None:
-                raise ConfigurationError(
-                    "the node sets no llm_model and no catalogued model is known for provider "
-                    f"{provider!r}; set llm_model on the node or in the model_stylesheet"
-                )
-            return latest.id, provider
-        if provider is None:
-            info = get_model_info(model)
-            if info is not None and info.provider in self.client.provider_names:
-                provider = info.provider
-        return model, provider
+        try:
+            return route(self.client, model, provider)
+        except ConfigurationError as exc:
+            raise ConfigurationError(
+                f"{exc.message}; set llm_model on the node or in the model_stylesheet"
+            ) from None
 
     def _options(self, attrs: Mapping[str, str], model: str) -> dict[str, Any]:
         options: dict[str, Any] = {"max_retries": self.max_retries}
