@@ -33,10 +33,12 @@ def _root(
 def _register() -> None:
     # Imported for their side effect: each module adds its commands to `app`.
     import attractor.cli._fake_llm  # noqa: F401
-    from attractor.cli import _dot  # noqa: F401
-    from attractor.cli import _llm  # noqa: F401
-    from attractor.cli import _log  # noqa: F401
-    from attractor.cli import _run  # noqa: F401
+    from attractor.cli import (
+        _dot,  # noqa: F401
+        _llm,  # noqa: F401
+        _log,  # noqa: F401
+        _run,  # noqa: F401
+    )
 
 
 def main() -> None:
