@@ -11,6 +11,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from attractor.effects import RunShell, ShellRan
 from attractor.events import BlobStore, Entry, read_log
 from attractor.pipeline.artifacts import (
     FILE_BACKING_THRESHOLD,
@@ -387,3 +388,44 @@ def test_live_writes_wait_for_the_engine_to_yield(live: Path, tmp_path: Path) ->
         return before, (copy / "checkpoint.json").exists()
 
     assert asyncio.run(feed()) == (False, True)
+
+
+HOOKED = """digraph h {
+  graph [tool_hooks.pre="check-pre", tool_hooks.post="notify-post"]
+  start [shape=Mdiamond]
+  t [shape=parallelogram, tool_command="make build"]
+  done [shape=Msquare]
+  start -> t -> done
+}"""
+
+
+def test_tool_stage_with_hooks_projects_the_command_not_the_hooks() -> None:
+    """With pre/post hooks around it, response.md is still the tool command's own stdout."""
+    files = project(run_dot(HOOKED).entries)
+    assert files["t/prompt.md"] == b"make build"
+    assert files["t/response.md"] == b"ran make build"
+
+
+def test_refused_tool_stage_has_no_response() -> None:
+    """A pre-hook that refuses skips the command: status.json says skipped, no response.md."""
+
+    def shell(request: RunShell) -> ShellRan:
+        code = 1 if request.command == "check-pre" else 0
+        return ShellRan(exit_code=code, stdout="", stderr="", duration_ms=1)
+
+    files = project(run_dot(HOOKED, World(shell=shell)).entries)
+    assert json.loads(files["t/status.json"])["outcome"] == "skipped"
+    assert "t/response.md" not in files
+
+
+def test_failed_stage_status_names_the_failure_reason() -> None:
+    """A stage that ends in FAIL records outcome `fail` and why, in status.json."""
+
+    def shell(request: RunShell) -> ShellRan:
+        return ShellRan(exit_code=2, stdout="", stderr="boom", duration_ms=1)
+
+    files = project(run_dot(HOOKED.replace("tool_hooks", "x"), World(shell=shell)).entries)
+    status = json.loads(files["t/status.json"])
+    assert status["outcome"] == "fail"
+    assert "exited with code 2: boom" in status["failure_reason"]
+    assert json.loads(files["manifest.json"])["status"] == "failed"

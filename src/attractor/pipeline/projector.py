@@ -204,11 +204,11 @@ class Projection:
         if graph is None or node is None or handler_type(node) != "tool":
             return None
         pre = node.get("tool_hooks.pre") or graph.get("tool_hooks.pre")
-        shells = [r for r in t.results if isinstance(r, ShellRan)]
-        main = 1 if pre else 0
-        if len(shells) <= main:
+        index = 1 if pre else 0  # the results are: pre-hook (if any), command, post-hook
+        result = t.results[index] if len(t.results) > index else None
+        if not isinstance(result, ShellRan):
             return None
-        return node.get("tool_command") or "", self._text(shells[main].stdout)
+        return node.get("tool_command") or "", self._text(result.stdout)
 
     def _text(self, value: str | BlobRef) -> str:
         if isinstance(value, str):
