@@ -196,14 +196,19 @@ def _cli(
         ("openai", "OPENAI_API_KEY"),
         ("anthropic", "ANTHROPIC_API_KEY"),
         ("gemini", "GEMINI_API_KEY"),
+        ("openai_compatible", "OPENAI_COMPATIBLE_API_KEY"),
     ],
 )
 def test_llm_streams_over_http(server: FakeProviderServer, provider: str, key_var: str) -> None:
     """`attractor llm --stream` reaches each provider's wire API on the fake server."""
     server.play(Scenario(steps=(Step(text="Hello from the fake."),)))
-    done = _cli(_env(server, **{key_var: KEY}), "llm", "hi", "-p", provider, "--stream")
+    env = _env(server, **{key_var: KEY}, OPENAI_COMPATIBLE_BASE_URL=server.url + "/v1")
+    args = ("llm", "hi", "-p", provider, "--stream", "--model", "fake-model")
+    done = _cli(env, *args)
     assert (done.returncode, done.stdout, done.stderr) == (0, "Hello from the fake.\n", "")
     assert server.requests[0].has_api_key(KEY)
+    sent = server.requests[0]
+    assert "fake-model" in (sent.path if provider == "gemini" else sent.body["model"])
 
 
 def test_llm_http_error_is_one_clear_line(server: FakeProviderServer) -> None:
