@@ -429,3 +429,18 @@ def test_failed_stage_status_names_the_failure_reason() -> None:
     assert status["outcome"] == "fail"
     assert "exited with code 2: boom" in status["failure_reason"]
     assert json.loads(files["manifest.json"])["status"] == "failed"
+
+
+def test_every_prefix_of_a_log_projects(live: Path) -> None:
+    """A log cut anywhere (a crash) still projects; the checkpoint is that of the last
+    checkpoint.saved in the prefix."""
+    entries = list(read_log(live / "events.jsonl"))
+    blobs = BlobStore(live / "blobs").get
+    for k in range(1, len(entries) + 1, 3):
+        files = project(entries[:k], blobs)
+        saved = [e for e in entries[:k] if isinstance(e.event, CheckpointSaved)]
+        assert json.loads(files["manifest.json"])["run_id"] == live.name
+        if saved:
+            assert json.loads(files["checkpoint.json"])["timestamp"] == saved[-1].at
+        else:
+            assert "checkpoint.json" not in files
