@@ -33,9 +33,9 @@ from attractor.effects import (
     EffectError,
     EffectFailed,
     EffectRequested,
+    ErrorKind,
     LlmResponded,
 )
-from attractor.effects._types import ErrorKind
 from attractor.events import Event
 from attractor.llm.client import Client
 from attractor.llm.errors import (
