@@ -111,3 +111,31 @@ def test_concurrent_questions_have_distinct_ids() -> None:
     ids = [q.id for q in world.questions]
     assert len(ids) == 2
     assert len(set(ids)) == 2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="fidelity.resolve_thread_key falls back to the previous node's *id*, and turns are "
+    "stored under the key of the node that made them; so in a chain a -> b -> c with "
+    "default_fidelity=full and no thread_id, a's key is 'start', b's 'a', c's 'b' and no node "
+    "ever gets any history. The fallback should continue the previous node's thread (its "
+    "resolved key), so the chain shares one session (spec §5.4 thread resolution step 5)",
+)
+def test_full_fidelity_chain_without_thread_ids_shares_history() -> None:
+    """With default_fidelity=full and no thread ids, each stage continues the previous one's
+    session and sees the earlier turns."""
+    from attractor.pipeline.model import CodergenCall, CodergenReply
+
+    def echo(call: CodergenCall) -> CodergenReply:
+        return CodergenReply(response=f"answer to {call.node_id}")
+
+    source = """digraph f {
+        graph [default_fidelity="full"]
+        start [shape=Mdiamond]; done [shape=Msquare]
+        a [prompt="first"]; b [prompt="second"]; c [prompt="third"]
+        start -> a -> b -> c -> done
+    }"""
+    world = World(replies={"*": [echo]})
+    run_dot(source, world)
+    by_node = {c.node_id: c for c in world.calls}
+    assert by_node["c"].history == [("first", "answer to a"), ("second", "answer to b")]
