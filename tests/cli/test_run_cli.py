@@ -391,3 +391,16 @@ def test_loop_restart_continues_in_a_linked_run(tmp_path: Path) -> None:
     first = tmp_path / "runs" / data["parent_run"]
     assert data["completed_nodes"] == ["b", "done"]
     assert "restart  at b, in a new linked run" in _cli("status", str(first))[1]
+
+
+def test_torn_last_line_is_a_warning_not_an_error(finished: Path) -> None:
+    """A crash mid-write leaves a torn last line: status and replay warn and carry on."""
+    with (finished / "events.jsonl").open("ab") as log:
+        log.write(b'{"seq":99,"at":"2026')
+    code, out, err = _cli("status", str(finished))
+    assert code == 0
+    assert "status   succeeded" in out
+    assert "is torn" in err
+    code, out, _ = _cli("replay", str(finished))
+    assert code == 0
+    assert "identical" in out

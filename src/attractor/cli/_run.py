@@ -23,7 +23,7 @@ from attractor.cli._app import app
 from attractor.cli._dot import render_diagnostic
 from attractor.cli._events import load_event_types
 from attractor.cli._live import Mode, PausingInterviewer, RunView
-from attractor.cli._output import err_console, fail, out_console
+from attractor.cli._output import err_console, fail, out_console, warn
 from attractor.dot import DotSyntaxError, parse_dot
 from attractor.effects import NonDeterminismError, Option
 from attractor.effects.driver import StalledError
@@ -147,8 +147,20 @@ def _fold(entries: list[Entry]) -> RunState:
     return state
 
 
+def _entries(log: Path) -> list[Entry]:
+    """Every complete entry of a log; a torn last line (a crash mid-write) is a warning."""
+    reader = read_log(log)
+    entries = list(reader)
+    if reader.torn_tail is not None:
+        warn(
+            f"{log}: line {reader.torn_tail.line} is torn (a crash mid-write) and was ignored; "
+            "`attractor resume` cuts it off"
+        )
+    return entries
+
+
 def _summary(run_dir: Path) -> RunSummary:
-    entries = list(read_log(_pipeline_log(run_dir)))
+    entries = _entries(_pipeline_log(run_dir))
     return summarize(_fold(entries), entries)
 
 
@@ -357,7 +369,7 @@ def replay_command(
 
 
 def _recorded(source: Path, until: int | None) -> list[Entry]:
-    entries = list(read_log(run_log(source)))
+    entries = _entries(run_log(source))
     return entries[:until] if until is not None else entries
 
 
