@@ -344,6 +344,11 @@ def replay_command(
     # The replay checks every recorded line it consumes; when the recording ends inside a
     # decision batch the last lines are checked but not observed, so count and fold the log.
     checked = recorded if ended_early else seen
+    _identical(checked, ended_early, as_json)
+
+
+def _identical(checked: list[Entry], ended_early: bool, as_json: bool) -> None:
+    """Report a replay that reproduced every line it checked."""
     summary = summarize(_fold(checked), checked)
     if as_json:
         data = {
