@@ -139,3 +139,17 @@ def test_full_fidelity_chain_without_thread_ids_shares_history() -> None:
     run_dot(source, world)
     by_node = {c.node_id: c for c in world.calls}
     assert by_node["c"].history == [("first", "answer to a"), ("second", "answer to b")]
+
+
+def test_manager_steer_writes_into_the_childs_stage_dir() -> None:
+    """`manager.actions` with steer appends the steer message to steer.md in the child's
+    current stage directory."""
+    from tests.pipeline.test_handlers import HANGING_CHILD, forever_registry, manager
+
+    world = World(files={"/pipelines/child.dot": HANGING_CHILD})
+    attrs = (
+        ', manager.actions="observe,steer,wait", manager.steer_message="focus on tests",'
+        ' manager.max_cycles=3, manager.poll_interval="1ms"'
+    )
+    run_dot(manager(attrs), world, registry=forever_registry())
+    assert "focus on tests\n" in world.files["/runs/r1/mgr.child/hang/steer.md"]
