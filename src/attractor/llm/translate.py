@@ -15,11 +15,12 @@ from typing import Any
 import msgspec
 
 from attractor.llm.errors import UnsupportedContentError
-from attractor.llm.types import ContentKind, Message, Role, ToolResultData
+from attractor.llm.types import ContentKind, Message, Role, ToolCallData, ToolResultData
 from attractor.llm.wire import decode_json_object
 
 __all__ = [
     "arguments_of",
+    "arguments_text",
     "as_count",
     "as_list",
     "as_object",
@@ -32,6 +33,7 @@ __all__ = [
     "tool_output_text",
     "tool_result_object",
     "tool_result_text",
+    "tool_results_of",
     "unsupported_content",
 ]
 
@@ -163,3 +165,23 @@ def merge_turns(turns: Iterable[dict[str, Any]], items: str) -> list[dict[str, A
         else:
             merged.append({**turn, items: list(turn[items])})
     return merged
+
+
+def arguments_text(call: ToolCallData) -> str:
+    """A tool call's arguments as the JSON text wire formats carry (raw strings unchanged)."""
+    return call.arguments if isinstance(call.arguments, str) else tool_result_text(call.arguments)
+
+
+def tool_results_of(index: int, message: Message, provider: str) -> list[ToolResultData]:
+    """The tool results a message carries; a TOOL message with only text answers its call id.
+
+    Raises:
+        UnsupportedContentError: a TOOL message with neither a tool_result part nor an id.
+    """
+    results = [p.tool_result for p in message.content if p.tool_result is not None]
+    if message.role != Role.TOOL or results:
+        return results
+    if not message.tool_call_id:
+        hint = "a TOOL message needs a tool_result part or tool_call_id"
+        raise unsupported_content(provider, index, "text", "tool", hint)
+    return [ToolResultData(tool_call_id=message.tool_call_id, content=message.text)]

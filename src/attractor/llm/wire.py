@@ -23,7 +23,7 @@ from attractor.llm.errors import (
     error_from_status,
     parse_retry_after,
 )
-from attractor.llm.types import RateLimitInfo
+from attractor.llm.types import ImageData, RateLimitInfo
 
 __all__ = [
     "SseDecoder",
@@ -32,6 +32,7 @@ __all__ = [
     "decode_json_object",
     "error_from_http",
     "error_from_payload",
+    "image_url",
     "rate_limit_from_headers",
 ]
 
@@ -229,6 +230,13 @@ def rate_limit_from_headers(headers: Mapping[str, str], now: datetime) -> RateLi
 def data_uri(media_type: str, data: bytes) -> str:
     """A `data:<mime>;base64,<...>` URI for inline bytes."""
     return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def image_url(image: ImageData) -> str:
+    """An image as a URL: its data URI for inline bytes, else its own URL."""
+    if image.data is not None:
+        return data_uri(image.effective_media_type, image.data)
+    return image.url or ""
 
 
 # Error codes that name their HTTP-status family, for errors reported without a status (an

@@ -176,7 +176,8 @@ async def test_single_tool_call_and_execution(
         }
     ]
     assert follow[2] == {"role": "tool", "tool_call_id": "call_9", "content": "72F in SF"}
-    assert _body(fake_server, 0)["tools"][0]["function"]["name"] == "get_weather"
+    function = _body(fake_server, 0)["tools"][0]["function"]
+    assert (function["name"], function["description"]) == ("get_weather", "Weather")
 
 
 async def test_parallel_tool_calls(fake_server: FakeProviderServer, chat: ChatClient) -> None:

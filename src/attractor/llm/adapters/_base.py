@@ -16,7 +16,7 @@ import mimetypes
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import httpx
 import msgspec
@@ -31,7 +31,15 @@ from attractor.llm.errors import (
     error_info,
 )
 from attractor.llm.runtime import AdapterTimeout, CallContext, ProviderConfig, Secret
-from attractor.llm.types import ImageData, RateLimitInfo, Request, Response, StreamEvent
+from attractor.llm.types import (
+    ContentPart,
+    ImageData,
+    RateLimitInfo,
+    Request,
+    Response,
+    ResponseWarning,
+    StreamEvent,
+)
 from attractor.llm.wire import (
     SseDecoder,
     SseMessage,
@@ -41,14 +49,19 @@ from attractor.llm.wire import (
 )
 
 __all__ = [
+    "ALL_TOOL_CHOICES",
     "AdapterTimeout",
     "CallContext",
     "ProviderAdapter",
     "ProviderConfig",
     "Secret",
     "SseMessage",
+    "WireRequest",
+    "bearer_headers",
     "error_event",
+    "finish_event",
     "guess_media_type",
+    "inline_local_images",
     "json_body",
     "load_image_bytes",
     "parse_json_response",
@@ -304,3 +317,63 @@ async def translate_sse(
         if not started:
             raise
         yield error_event(exc)
+
+
+def inline_local_images(request: Request, provider: str) -> Request:
+    """The request with local-path images replaced by their bytes (reads those files).
+
+    Adapters call this in their shell so that request translation stays pure.
+    """
+    if not any(p.image and p.image.is_local_path for m in request.messages for p in m.content):
+        return request
+    messages = tuple(
+        msgspec.structs.replace(m, content=tuple(_inline(p, provider) for p in m.content))
+        for m in request.messages
+    )
+    return msgspec.structs.replace(request, messages=messages)
+
+
+def _inline(part: ContentPart, provider: str) -> ContentPart:
+    image = part.image
+    loaded = load_image_bytes(image, provider) if image and image.is_local_path else None
+    if image is None or loaded is None:
+        return part
+    media_type, data = loaded
+    return ContentPart.of_image(ImageData(data=data, media_type=media_type, detail=image.detail))
+
+
+def bearer_headers(ctx: CallContext, *, key_required: bool = True) -> dict[str, str]:
+    """`Authorization: Bearer` plus OpenAI-style organization/project headers from `ctx`.
+
+    Raises:
+        AuthenticationError: no key configured and `key_required` (names provider and runtime).
+    """
+    headers: dict[str, str] = {}
+    if key_required or ctx.config.api_key is not None:
+        headers["authorization"] = f"Bearer {ctx.api_key()}"
+    if ctx.config.organization:
+        headers["openai-organization"] = ctx.config.organization
+    if ctx.config.project:
+        headers["openai-project"] = ctx.config.project
+    return headers
+
+
+ALL_TOOL_CHOICES = frozenset({"auto", "none", "required", "named"})
+"""Tool-choice modes for adapters whose wire format supports all of them."""
+
+
+class WireRequest(NamedTuple):
+    """A translated request: the JSON body and the warnings translation produced."""
+
+    body: dict[str, Any]
+    warnings: tuple[ResponseWarning, ...]
+
+
+def finish_event(response: Response) -> StreamEvent:
+    """The FINISH event carrying a complete response, its finish reason and usage."""
+    return StreamEvent(
+        type="finish",
+        finish_reason=response.finish_reason,
+        usage=response.usage,
+        response=response,
+    )

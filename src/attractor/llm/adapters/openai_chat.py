@@ -14,29 +14,29 @@ from contextlib import aclosing
 from typing import Any
 
 from attractor.llm.adapters._base import (
+    ALL_TOOL_CHOICES,
     SseMessage,
+    WireRequest,
+    bearer_headers,
+    finish_event,
+    inline_local_images,
     parse_json_response,
     post_json,
     stream_sse,
     translate_sse,
 )
-from attractor.llm.adapters.openai_responses import (
-    TOOL_CHOICE_MODES,
-    WireRequest,
-    inline_local_images,
-    openai_headers,
-)
 from attractor.llm.errors import ConfigurationError, StreamError
 from attractor.llm.runtime import CallContext
 from attractor.llm.translate import (
     arguments_of,
+    arguments_text,
     as_count,
     as_list,
     as_object,
     as_str,
     merge_options,
     tool_output_text,
-    tool_result_text,
+    tool_results_of,
     unsupported_content,
 )
 from attractor.llm.types import (
@@ -52,34 +52,24 @@ from attractor.llm.types import (
     ThinkingData,
     ToolCall,
     ToolCallData,
+    ToolDefinition,
     Usage,
 )
-from attractor.llm.wire import data_uri, error_from_payload
+from attractor.llm.wire import data_uri, error_from_payload, image_url
 
 __all__ = ["ChatStream", "OpenAIChatAdapter", "parse_response", "request_body", "usage_of"]
 
 _AUDIO_FORMATS = {"audio/wav": "wav", "audio/x-wav": "wav", "audio/mpeg": "mp3", "audio/mp3": "mp3"}
-_FINISH = {
-    "stop": "stop",
-    "length": "length",
-    "tool_calls": "tool_calls",
-    "function_call": "tool_calls",
-    "content_filter": "content_filter",
-}
+_FINISH = {"function_call": "tool_calls"} | {k: k for k in ("stop", "length", "tool_calls")}
+_FINISH["content_filter"] = "content_filter"
 _END = "attractor.end_of_stream"
-
-
-# ---- request translation (pure) -------------------------------------------------------------
+_ASSISTANT_TEXT = (ContentKind.TEXT, ContentKind.THINKING, ContentKind.REDACTED_THINKING)
 
 
 def request_body(
     request: Request, *, options_key: str = "openai_compatible", stream: bool = False
 ) -> WireRequest:
-    """Translate a Request to a Chat Completions body (local image paths inlined first).
-
-    Raises:
-        UnsupportedContentError: content the Chat format cannot carry (audio URLs...).
-    """
+    """A Chat Completions body (local images inlined first); UnsupportedContentError else."""
     body: dict[str, Any] = {"model": request.model, "messages": _messages(request, options_key)}
     for key, value in (
         ("temperature", request.temperature),
@@ -92,10 +82,7 @@ def request_body(
         if value is not None:
             body[key] = value
     if request.tools:
-        body["tools"] = [
-            {"type": "function", "function": _function(t.name, t.description, t.parameters)}
-            for t in request.tools
-        ]
+        body["tools"] = [{"type": "function", "function": _function(t)} for t in request.tools]
     choice = request.tool_choice
     if choice is not None:
         named = {"type": "function", "function": {"name": choice.tool_name}}
@@ -108,9 +95,9 @@ def request_body(
     return WireRequest(body, ())
 
 
-def _function(name: str, description: str, parameters: dict[str, Any]) -> dict[str, Any]:
-    function = {"name": name, "parameters": parameters}
-    return {**function, "description": description} if description else function
+def _function(tool: ToolDefinition) -> dict[str, Any]:
+    function = {"name": tool.name, "parameters": tool.parameters}
+    return function | {"description": tool.description} if tool.description else function
 
 
 def _response_format(request: Request, body: dict[str, Any]) -> None:
@@ -136,37 +123,26 @@ def _messages(request: Request, provider: str) -> list[dict[str, Any]]:
 
 
 def _user_or_tool(index: int, message: Message, provider: str) -> list[dict[str, Any]]:
-    results = [
-        {
-            "role": "tool",
-            "tool_call_id": p.tool_result.tool_call_id,
-            "content": tool_output_text(p.tool_result),
-        }
-        for p in message.content
-        if p.tool_result is not None
+    results: list[dict[str, Any]] = [
+        {"role": "tool", "tool_call_id": r.tool_call_id, "content": tool_output_text(r)}
+        for r in tool_results_of(index, message, provider)
     ]
-    if message.role == Role.TOOL:
-        if not results and message.tool_call_id:
-            return [{"role": "tool", "tool_call_id": message.tool_call_id, "content": message.text}]
-        if not results:
-            hint = "a TOOL message needs a tool_result part or tool_call_id"
-            raise unsupported_content(provider, index, "text", "tool", hint)
-        return results
     rest = [p for p in message.content if p.tool_result is None]
+    if message.role == Role.TOOL or not rest:
+        return results
     if all(p.kind == ContentKind.TEXT for p in rest):
         content: Any = "".join(p.text or "" for p in rest)
     else:
         content = [_user_part(index, part, provider) for part in rest]
-    return [*results, {"role": "user", "content": content}] if rest else results
+    return [*results, {"role": "user", "content": content}]
 
 
 def _user_part(index: int, part: ContentPart, provider: str) -> dict[str, Any]:
     if part.kind == ContentKind.TEXT:
         return {"type": "text", "text": part.text or ""}
     if part.image is not None:
-        image = part.image
-        url = data_uri(image.effective_media_type, image.data) if image.data else image.url
-        return {"type": "image_url", "image_url": {"url": url, "detail": image.detail or "auto"}}
+        url = {"url": image_url(part.image), "detail": part.image.detail or "auto"}
+        return {"type": "image_url", "image_url": url}
     audio = part.audio
     if audio is not None and audio.data is not None and audio.media_type in _AUDIO_FORMATS:
         payload = base64.b64encode(audio.data).decode("ascii")
@@ -187,32 +163,19 @@ def _assistant(index: int, message: Message, provider: str) -> dict[str, Any]:
     for part in message.content:
         call = part.tool_call
         if call is not None:
-            args = call.arguments
-            encoded = args if isinstance(args, str) else tool_result_text(args)
-            function = {"name": call.name, "arguments": encoded}
+            function = {"name": call.name, "arguments": arguments_text(call)}
             calls.append({"id": call.id, "type": "function", "function": function})
-        elif part.kind not in (
-            ContentKind.TEXT,
-            ContentKind.THINKING,
-            ContentKind.REDACTED_THINKING,
-        ):
+        elif part.kind not in _ASSISTANT_TEXT:
             hint = "assistant turns may hold text and tool calls (thinking is not sent back)"
             raise unsupported_content(provider, index, str(part.kind), "assistant", hint)
     entry: dict[str, Any] = {"role": "assistant", "content": message.text or None}
     return {**entry, "tool_calls": calls} if calls else entry
 
 
-# ---- response translation (pure) ------------------------------------------------------------
-
-
 def parse_response(
     body: dict[str, Any], *, provider: str, warnings: Iterable[ResponseWarning] = ()
 ) -> Response:
-    """Translate a `chat.completion` object to a Response.
-
-    Raises:
-        SDKError: the body is an error object (some servers answer errors with status 200).
-    """
+    """A Response from a `chat.completion`; an error object (some servers send 200) raises."""
     if "error" in body:
         raise error_from_payload(provider, body.get("error"), body)
     choice = as_object(next(iter(as_list(body.get("choices"))), None))
@@ -262,29 +225,23 @@ def usage_of(data: Any) -> Usage:
     prompt = as_count(raw.get("prompt_tokens")) or 0
     completion = as_count(raw.get("completion_tokens")) or 0
     total = as_count(raw.get("total_tokens"))
+    reasoning = as_object(raw.get("completion_tokens_details")).get("reasoning_tokens")
+    cached = as_object(raw.get("prompt_tokens_details")).get("cached_tokens")
     return Usage(
         input_tokens=prompt,
         output_tokens=completion,
         total_tokens=prompt + completion if total is None else total,
-        reasoning_tokens=as_count(
-            as_object(raw.get("completion_tokens_details")).get("reasoning_tokens")
-        ),
-        cache_read_tokens=as_count(
-            as_object(raw.get("prompt_tokens_details")).get("cached_tokens")
-        ),
+        reasoning_tokens=as_count(reasoning),
+        cache_read_tokens=as_count(cached),
         raw=raw or None,
     )
 
 
-# ---- stream translation (pure) --------------------------------------------------------------
-
-
 class ChatStream:
-    """Turns `chat.completion.chunk` payloads into unified StreamEvents (one per stream).
+    """`chat.completion.chunk` payloads -> StreamEvents; one instance per stream.
 
-    Tool calls are keyed by their `index`: the first delta carries id and name, later ones
-    argument fragments. The synthetic `_END` message (sent at `[DONE]` or at a clean end of the
-    connection) closes open segments and emits FINISH with the accumulated Response.
+    Tool calls are keyed by `index` (id and name come first, then argument fragments). The
+    `_END` marker (at `[DONE]` or a clean close) closes open segments and emits FINISH.
     """
 
     def __init__(self, provider: str) -> None:
@@ -365,9 +322,7 @@ class ChatStream:
 
     def _end(self, saw_done: bool) -> list[StreamEvent]:
         if not saw_done and self._finish is None:
-            raise StreamError(
-                f"{self.provider}: the stream ended before a finish_reason or `data: [DONE]`"
-            )
+            raise StreamError(f"{self.provider}: stream ended before finish_reason or [DONE]")
         self.done = True
         message = {
             "reasoning_content": "".join(self._reasoning),
@@ -379,7 +334,7 @@ class ChatStream:
         }
         body = {**self._meta, "choices": [{"message": message, "finish_reason": self._finish}]}
         response = parse_response({**body, "usage": self._usage}, provider=self.provider)
-        return [*self._closing(response), _finish_event(response)]
+        return [*self._closing(response), finish_event(response)]
 
     def _closing(self, response: Response) -> list[StreamEvent]:
         events = self._close_reasoning()
@@ -390,25 +345,11 @@ class ChatStream:
         return events
 
 
-def _finish_event(response: Response) -> StreamEvent:
-    return StreamEvent(
-        type="finish",
-        finish_reason=response.finish_reason,
-        usage=response.usage,
-        response=response,
-    )
-
-
-# ---- the adapter (shell) --------------------------------------------------------------------
-
-
 def _url(ctx: CallContext) -> str:
     if not ctx.config.base_url:
-        raise ConfigurationError(
-            f"provider {ctx.provider!r} (runtime {ctx.runtime_id!r}) has no base URL; set "
-            "ProviderConfig(base_url=...) or OPENAI_COMPATIBLE_BASE_URL, e.g. "
-            "http://localhost:8000/v1"
-        )
+        where = f"provider {ctx.provider!r} (runtime {ctx.runtime_id!r})"
+        hint = "set ProviderConfig(base_url=...) or OPENAI_COMPATIBLE_BASE_URL"
+        raise ConfigurationError(f"{where} has no base URL; {hint}, e.g. http://localhost:8000/v1")
     return f"{ctx.base_url('')}/chat/completions"
 
 
@@ -434,13 +375,13 @@ class OpenAIChatAdapter:
 
     def supports_tool_choice(self, mode: str) -> bool:
         """auto, none, required and named are all supported."""
-        return mode in TOOL_CHOICE_MODES
+        return mode in ALL_TOOL_CHOICES
 
     async def complete(self, request: Request, ctx: CallContext) -> Response:
         """POST the request and translate the `chat.completion` answer."""
         url = _url(ctx)
         wire = request_body(inline_local_images(request, ctx.provider), options_key=ctx.provider)
-        headers = openai_headers(ctx, key_required=False)
+        headers = bearer_headers(ctx, key_required=False)
         answer = await post_json(ctx, url, wire.body, headers=headers)
         return parse_json_response(
             ctx, answer, lambda body: parse_response(body, provider=ctx.provider)
@@ -452,7 +393,7 @@ class OpenAIChatAdapter:
         prepared = inline_local_images(request, ctx.provider)
         wire = request_body(prepared, options_key=ctx.provider, stream=True)
         translator = ChatStream(ctx.provider)
-        headers = openai_headers(ctx, key_required=False)
+        headers = bearer_headers(ctx, key_required=False)
         messages = _until_done(stream_sse(ctx, url, wire.body, headers=headers))
         async for event in translate_sse(ctx, messages, translator.feed, translator.finished):
             yield event

@@ -4,18 +4,22 @@ Layer: llm adapters. Rule: the translation half is pure — `request_body` (Requ
 `parse_response` (JSON -> Response) and `ResponsesStream` (SSE payloads -> StreamEvents) do no
 I/O; `OpenAIResponsesAdapter` is a stateless shell that inlines local images, sends the body
 with the call context's key and base URL, and feeds the answer through those functions.
-`openai_headers` and `inline_local_images` are shared with the Chat Completions adapter.
+ADRs 0070-0074.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
-import msgspec
+from msgspec.structs import replace
 
 from attractor.llm.adapters._base import (
-    load_image_bytes,
+    ALL_TOOL_CHOICES,
+    WireRequest,
+    bearer_headers,
+    finish_event,
+    inline_local_images,
     parse_json_response,
     post_json,
     stream_sse,
@@ -24,6 +28,7 @@ from attractor.llm.adapters._base import (
 from attractor.llm.runtime import CallContext
 from attractor.llm.translate import (
     arguments_of,
+    arguments_text,
     as_count,
     as_list,
     as_object,
@@ -31,16 +36,14 @@ from attractor.llm.translate import (
     merge_options,
     split_system,
     tool_output_text,
-    tool_result_text,
+    tool_results_of,
     unsupported_content,
 )
 from attractor.llm.types import (
     ContentKind,
     ContentPart,
     FinishReason,
-    ImageData,
     Message,
-    RateLimitInfo,
     Request,
     Response,
     ResponseWarning,
@@ -52,71 +55,34 @@ from attractor.llm.types import (
     ToolResultData,
     Usage,
 )
-from attractor.llm.wire import data_uri, error_from_payload
+from attractor.llm.wire import data_uri, error_from_payload, image_url
 
-__all__ = [
-    "DEFAULT_BASE_URL",
-    "OpenAIResponsesAdapter",
-    "ResponsesStream",
-    "WireRequest",
-    "inline_local_images",
-    "openai_headers",
-    "parse_response",
-    "request_body",
-    "usage_of",
-]
+__all__ = ["OpenAIResponsesAdapter", "ResponsesStream", "parse_response", "request_body"]
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 ITEM_ID = "openai_item_id"
 """Key in a THINKING part's `extra` holding the reasoning item id needed to send it back."""
-TOOL_CHOICE_MODES = frozenset({"auto", "none", "required", "named"})
-
-
-class WireRequest(NamedTuple):
-    """A translated request: the JSON body and the warnings translation produced."""
-
-    body: dict[str, Any]
-    warnings: tuple[ResponseWarning, ...]
-
-
-# ---- request translation (pure) -------------------------------------------------------------
+_KNOWN_KINDS = frozenset(ContentKind)
+_NO_STOP = ResponseWarning(
+    "stop_sequences are not supported by the OpenAI Responses API and were not sent",
+    code="unsupported_parameter",
+)
+_INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"}
 
 
 def request_body(
     request: Request, *, options_key: str = "openai", stream: bool = False
 ) -> WireRequest:
-    """Translate a Request to a Responses API body (local image paths must be inlined first).
-
-    Raises:
-        UnsupportedContentError: a part the Responses API cannot take (audio, unknown kinds).
-    """
-    warnings: list[ResponseWarning] = []
+    """A Responses API body (local images inlined first); audio is an UnsupportedContentError."""
     instructions, rest = split_system(request.messages)
     body: dict[str, Any] = {"model": request.model, "input": _input_items(rest, options_key)}
-    if instructions:
-        body["instructions"] = "\n\n".join(instructions)
-    _generation(request, body, warnings)
-    if request.tools:
-        body["tools"] = [_tool(t.name, t.description, t.parameters) for t in request.tools]
-    choice = request.tool_choice
-    if choice is not None:
-        body["tool_choice"] = (
-            {"type": "function", "name": choice.tool_name}
-            if choice.mode == "named"
-            else choice.mode
-        )
-    if stream:
-        body["stream"] = True
-    merge_options(body, request.options_for(options_key))
-    return WireRequest(body, tuple(warnings))
-
-
-def _generation(request: Request, body: dict[str, Any], warnings: list[ResponseWarning]) -> None:
     for key, value in (
+        ("instructions", "\n\n".join(instructions) or None),
         ("temperature", request.temperature),
         ("top_p", request.top_p),
         ("max_output_tokens", request.max_tokens),
         ("metadata", request.metadata),
+        ("stream", True if stream else None),
     ):
         if value is not None:
             body[key] = value
@@ -126,23 +92,23 @@ def _generation(request: Request, body: dict[str, Any], warnings: list[ResponseW
     if fmt is not None and fmt.type == "json":
         body["text"] = {"format": {"type": "json_object"}}
     elif fmt is not None and fmt.type == "json_schema":
-        schema = {"type": "json_schema", "name": fmt.name or "response", "strict": fmt.strict}
-        body["text"] = {"format": {**schema, "schema": fmt.json_schema}}
-    if request.stop_sequences:
-        warnings.append(
-            ResponseWarning(
-                "stop_sequences are not supported by the OpenAI Responses API and were not sent",
-                code="unsupported_parameter",
-            )
-        )
-
-
-def _tool(name: str, description: str, parameters: dict[str, Any]) -> dict[str, Any]:
-    # The Responses API makes function tools strict by default, which rejects ordinary schemas.
-    tool = {"type": "function", "name": name, "parameters": parameters, "strict": False}
-    if description:
-        tool["description"] = description
-    return tool
+        name, schema = fmt.name or "response", fmt.json_schema
+        body["text"] = {
+            "format": {"type": "json_schema", "name": name, "strict": fmt.strict, "schema": schema}
+        }
+    if request.tools:
+        # Function tools are strict by default in this API, which rejects ordinary schemas.
+        body["tools"] = [
+            {"type": "function", "name": t.name, "parameters": t.parameters, "strict": False}
+            | ({"description": t.description} if t.description else {})
+            for t in request.tools
+        ]
+    choice = request.tool_choice
+    if choice is not None:
+        named = {"type": "function", "name": choice.tool_name}
+        body["tool_choice"] = named if choice.mode == "named" else choice.mode
+    merge_options(body, request.options_for(options_key))
+    return WireRequest(body, (_NO_STOP,) if request.stop_sequences else ())
 
 
 def _input_items(messages: Sequence[Message], provider: str) -> list[dict[str, Any]]:
@@ -150,62 +116,46 @@ def _input_items(messages: Sequence[Message], provider: str) -> list[dict[str, A
     for index, message in enumerate(messages):
         if message.role == Role.ASSISTANT:
             result.extend(_assistant_items(index, message, provider))
-        elif message.role == Role.TOOL:
-            result.extend(_tool_items(index, message, provider))
-        else:
-            result.extend(_user_items(index, message, provider))
+            continue
+        result.extend(_function_output(r) for r in tool_results_of(index, message, provider))
+        content = [_user_part(index, p, provider) for p in message.content if not p.tool_result]
+        if content and message.role != Role.TOOL:
+            result.append({"type": "message", "role": "user", "content": content})
     return result
-
-
-def _user_items(index: int, message: Message, provider: str) -> list[dict[str, Any]]:
-    content: list[dict[str, Any]] = []
-    outputs: list[dict[str, Any]] = []
-    for part in message.content:
-        if part.tool_result is not None:
-            outputs.append(_function_output(part.tool_result))
-        else:
-            content.append(_user_part(index, part, provider))
-    head = [{"type": "message", "role": "user", "content": content}] if content else []
-    return outputs + head
 
 
 def _user_part(index: int, part: ContentPart, provider: str) -> dict[str, Any]:
     if part.kind == ContentKind.TEXT:
         return {"type": "input_text", "text": part.text or ""}
     if part.image is not None:
-        image = part.image
-        url = data_uri(image.effective_media_type, image.data) if image.data else image.url
-        return {"type": "input_image", "image_url": url, "detail": image.detail or "auto"}
-    if part.document is not None:
-        doc = part.document
-        file: dict[str, Any] = {"type": "input_file"}
-        if doc.data is not None:
-            file["file_data"] = data_uri(doc.media_type or "application/pdf", doc.data)
-            file["filename"] = doc.file_name or "document.pdf"
-        else:
-            file["file_url"] = doc.url
-        return file
+        detail = part.image.detail or "auto"
+        return {"type": "input_image", "image_url": image_url(part.image), "detail": detail}
+    doc = part.document
+    if doc is not None and doc.data is not None:
+        data = data_uri(doc.media_type or "application/pdf", doc.data)
+        return {"type": "input_file", "file_data": data, "filename": doc.file_name or "file.pdf"}
+    if doc is not None:
+        return {"type": "input_file", "file_url": doc.url}
     if part.extra is not None and part.kind not in _KNOWN_KINDS:
         return dict(part.extra)
     hint = "send audio as a transcript, or use a provider that accepts audio input"
     raise unsupported_content(provider, index, str(part.kind), "user", hint)
 
 
-_KNOWN_KINDS = frozenset(ContentKind)
-
-
 def _assistant_items(index: int, message: Message, provider: str) -> list[dict[str, Any]]:
     result: list[dict[str, Any]] = []
-    pending: list[str] = []
     for part in message.content:
         if part.kind == ContentKind.TEXT:
-            pending.append(part.text or "")
-            continue
-        if pending:
-            result.append({"type": "message", "role": "assistant", "content": "".join(pending)})
-            pending = []
-        if part.tool_call is not None:
-            result.append(_function_call(part.tool_call))
+            last = result[-1] if result else {}
+            if last.get("role") == "assistant":  # adjacent text parts make one message
+                last["content"] += part.text or ""
+            else:
+                text = part.text or ""
+                result.append({"type": "message", "role": "assistant", "content": text})
+        elif part.tool_call is not None:
+            call, encoded = part.tool_call, arguments_text(part.tool_call)
+            item = {"type": "function_call", "call_id": call.id, "name": call.name}
+            result.append({**item, "arguments": encoded})
         elif part.thinking is not None:
             result.extend(_reasoning_item(part))
         elif part.extra is not None and part.kind not in _KNOWN_KINDS:
@@ -213,14 +163,7 @@ def _assistant_items(index: int, message: Message, provider: str) -> list[dict[s
         else:
             hint = "assistant turns may hold text, tool calls and reasoning"
             raise unsupported_content(provider, index, str(part.kind), "assistant", hint)
-    if pending:
-        result.append({"type": "message", "role": "assistant", "content": "".join(pending)})
     return result
-
-
-def _function_call(call: ToolCallData) -> dict[str, Any]:
-    args = call.arguments if isinstance(call.arguments, str) else tool_result_text(call.arguments)
-    return {"type": "function_call", "call_id": call.id, "name": call.name, "arguments": args}
 
 
 def _reasoning_item(part: ContentPart) -> list[dict[str, Any]]:
@@ -231,19 +174,7 @@ def _reasoning_item(part: ContentPart) -> list[dict[str, Any]]:
         return []  # other providers' thinking cannot be replayed here (spec §3.5)
     summary = [{"type": "summary_text", "text": thinking.text}] if thinking.text else []
     item: dict[str, Any] = {"type": "reasoning", "id": item_id, "summary": summary}
-    if thinking.signature:
-        item["encrypted_content"] = thinking.signature
-    return [item]
-
-
-def _tool_items(index: int, message: Message, provider: str) -> list[dict[str, Any]]:
-    results = [p.tool_result for p in message.content if p.tool_result is not None]
-    if not results and message.tool_call_id:
-        results = [ToolResultData(tool_call_id=message.tool_call_id, content=message.text)]
-    if not results:
-        hint = "a TOOL message needs a tool_result part or tool_call_id"
-        raise unsupported_content(provider, index, "text", "tool", hint)
-    return [_function_output(result) for result in results]
+    return [item | {"encrypted_content": thinking.signature} if thinking.signature else item]
 
 
 def _function_output(result: ToolResultData) -> dict[str, Any]:
@@ -257,35 +188,22 @@ def _function_output(result: ToolResultData) -> dict[str, Any]:
     return {"type": "function_call_output", "call_id": result.tool_call_id, "output": output}
 
 
-# ---- response translation (pure) ------------------------------------------------------------
-
-
 def parse_response(
-    body: dict[str, Any],
-    *,
-    provider: str,
-    warnings: Iterable[ResponseWarning] = (),
-    rate_limit: RateLimitInfo | None = None,
+    body: dict[str, Any], *, provider: str, warnings: Iterable[ResponseWarning] = ()
 ) -> Response:
-    """Translate a Responses API response object to a Response.
-
-    Raises:
-        SDKError: the body reports a failed response (`status: failed` with an `error`).
-    """
+    """A Response from a Responses API object; a `failed` one raises its typed SDKError."""
     if body.get("status") == "failed" or body.get("error"):
         raise error_from_payload(provider, body.get("error"), body)
     parts = [part for item in as_list(body.get("output")) for part in output_parts(item)]
-    has_calls = any(p.kind == ContentKind.TOOL_CALL for p in parts)
     return Response(
         id=as_str(body.get("id")),
         model=as_str(body.get("model")),
         provider=provider,
         message=Message(role=Role.ASSISTANT, content=tuple(parts)),
-        finish_reason=_finish(body, has_calls),
+        finish_reason=_finish(body, any(p.kind == ContentKind.TOOL_CALL for p in parts)),
         usage=usage_of(body.get("usage")),
         raw=body,
         warnings=tuple(warnings),
-        rate_limit=rate_limit,
     )
 
 
@@ -294,10 +212,8 @@ def output_parts(item: Any) -> list[ContentPart]:
     data = as_object(item)
     kind = as_str(data.get("type"))
     if kind == "message":
-        texts = [
-            as_str(c.get("text")) or as_str(c.get("refusal"))
-            for c in map(as_object, as_list(data.get("content")))
-        ]
+        content = map(as_object, as_list(data.get("content")))
+        texts = [as_str(c.get("text")) or as_str(c.get("refusal")) for c in content]
         return [ContentPart.of_text(t) for t in texts if t]
     if kind == "function_call":
         return [ContentPart.of_tool_call(_call_data(data))]
@@ -313,16 +229,11 @@ def _call_data(item: dict[str, Any]) -> ToolCallData:
 
 
 def _reasoning_part(item: dict[str, Any]) -> ContentPart:
-    summary = [as_str(as_object(s).get("text")) for s in as_list(item.get("summary"))]
-    content = [as_str(as_object(c).get("text")) for c in as_list(item.get("content"))]
-    said = "\n\n".join(t for t in summary + content if t)
+    texts = [*as_list(item.get("summary")), *as_list(item.get("content"))]
+    said = "\n\n".join(t for t in (as_str(as_object(x).get("text")) for x in texts) if t)
     encrypted = as_str(item.get("encrypted_content")) or None
     thinking = ThinkingData(text=said, signature=encrypted, redacted=not said and bool(encrypted))
-    kind = ContentKind.REDACTED_THINKING if thinking.redacted else ContentKind.THINKING
-    return ContentPart(kind=kind, thinking=thinking, extra={ITEM_ID: as_str(item.get("id"))})
-
-
-_INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"}
+    return replace(ContentPart.of_thinking(thinking), extra={ITEM_ID: as_str(item.get("id"))})
 
 
 def _finish(body: dict[str, Any], has_calls: bool) -> FinishReason:
@@ -338,32 +249,26 @@ def _finish(body: dict[str, Any], has_calls: bool) -> FinishReason:
 def usage_of(data: Any) -> Usage:
     """Usage from a Responses `usage` object (reasoning and cached tokens included)."""
     raw = as_object(data)
-    input_tokens = as_count(raw.get("input_tokens")) or 0
-    output_tokens = as_count(raw.get("output_tokens")) or 0
+    inp, out = as_count(raw.get("input_tokens")) or 0, as_count(raw.get("output_tokens")) or 0
     total = as_count(raw.get("total_tokens"))
     details_in = as_object(raw.get("input_tokens_details"))
+    details_out = as_object(raw.get("output_tokens_details"))
     return Usage(
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        total_tokens=input_tokens + output_tokens if total is None else total,
-        reasoning_tokens=as_count(
-            as_object(raw.get("output_tokens_details")).get("reasoning_tokens")
-        ),
+        input_tokens=inp,
+        output_tokens=out,
+        total_tokens=inp + out if total is None else total,
+        reasoning_tokens=as_count(details_out.get("reasoning_tokens")),
         cache_read_tokens=as_count(details_in.get("cached_tokens")),
         cache_write_tokens=as_count(details_in.get("cache_write_tokens")) or None,
         raw=raw or None,
     )
 
 
-# ---- stream translation (pure) --------------------------------------------------------------
-
-
 class ResponsesStream:
-    """Turns Responses API stream payloads into unified StreamEvents, one payload at a time.
+    """Responses API stream payloads -> StreamEvents; one instance per stream, never shared.
 
-    One instance per stream, never shared. `feed(event_name, payload)` returns the events for
-    one SSE message; `done` turns True at `response.completed` / `incomplete` / `failed` /
-    `error`. Unknown event types yield nothing.
+    `done` turns True at `response.completed`/`incomplete`; `response.failed` and `error` raise
+    their typed error; unknown event types yield nothing.
     """
 
     def __init__(self, provider: str, warnings: tuple[ResponseWarning, ...] = ()) -> None:
@@ -378,11 +283,7 @@ class ResponsesStream:
         """The events for one SSE message (the payload's `type` wins over the event name)."""
         kind = payload.get("type") or event_name
         if kind == "response.output_text.delta" or kind == "response.refusal.delta":
-            item_id = as_str(payload.get("item_id"))
-            delta = StreamEvent(
-                type="text_delta", delta=as_str(payload.get("delta")), text_id=item_id
-            )
-            return [delta] if item_id in self._open else [*self._start("text", item_id), delta]
+            return self._delta("text", payload)
         handler = _HANDLERS.get(kind) if isinstance(kind, str) else None
         return handler(self, payload) if handler is not None else []
 
@@ -391,20 +292,20 @@ class ResponsesStream:
         return self.done
 
     def _created(self, payload: dict[str, Any]) -> list[StreamEvent]:
-        if self._started:
-            return []
-        self._started = True
-        return [StreamEvent(type="stream_start", warnings=self.warnings)]
+        started, self._started = self._started, True
+        return [] if started else [StreamEvent(type="stream_start", warnings=self.warnings)]
 
     def _start(self, kind: str, item_id: str) -> list[StreamEvent]:
         self._open.add(item_id)
         return [StreamEvent(type=f"{kind}_start", text_id=item_id)]
 
-    def _reasoning(self, payload: dict[str, Any]) -> list[StreamEvent]:
-        item_id = as_str(payload.get("item_id"))
-        piece = as_str(payload.get("delta"))
-        delta = StreamEvent(type="reasoning_delta", reasoning_delta=piece, text_id=item_id)
-        return [delta] if item_id in self._open else [*self._start("reasoning", item_id), delta]
+    def _delta(self, kind: str, payload: dict[str, Any]) -> list[StreamEvent]:
+        item_id, piece = as_str(payload.get("item_id")), as_str(payload.get("delta"))
+        if kind == "text":
+            delta = StreamEvent(type="text_delta", delta=piece, text_id=item_id)
+        else:
+            delta = StreamEvent(type="reasoning_delta", reasoning_delta=piece, text_id=item_id)
+        return [delta] if item_id in self._open else [*self._start(kind, item_id), delta]
 
     def _item_added(self, payload: dict[str, Any]) -> list[StreamEvent]:
         item = as_object(payload.get("item"))
@@ -413,25 +314,20 @@ class ResponsesStream:
         if item.get("type") != "function_call":
             return []
         call = _call_data(item)
-        head = ToolCall(id=call.id, name=call.name)
-        self._calls[as_str(item.get("id"))] = head
+        head = self._calls[as_str(item.get("id"))] = ToolCall(id=call.id, name=call.name)
         return [StreamEvent(type="tool_call_start", tool_call=head)]
 
     def _arguments(self, payload: dict[str, Any]) -> list[StreamEvent]:
         head = self._calls.get(as_str(payload.get("item_id")))
         piece = as_str(payload.get("delta"))
-        return (
-            []
-            if head is None
-            else [StreamEvent(type="tool_call_delta", tool_call=head, delta=piece)]
-        )
+        return [StreamEvent(type="tool_call_delta", tool_call=head, delta=piece)] if head else []
 
     def _item_done(self, payload: dict[str, Any]) -> list[StreamEvent]:
         item = as_object(payload.get("item"))
         item_id, kind = as_str(item.get("id")), item.get("type")
         if kind == "function_call":
             call = ToolCall.from_data(_call_data(item))
-            done = msgspec.structs.replace(call, raw_arguments=as_str(item.get("arguments")))
+            done = replace(call, raw_arguments=as_str(item.get("arguments")))
             return [StreamEvent(type="tool_call_end", tool_call=done)]
         if item_id not in self._open:
             return []
@@ -445,14 +341,7 @@ class ResponsesStream:
         self.done = True
         body = as_object(payload.get("response"))
         response = parse_response(body, provider=self.provider, warnings=self.warnings)
-        return [
-            StreamEvent(
-                type="finish",
-                finish_reason=response.finish_reason,
-                usage=response.usage,
-                response=response,
-            )
-        ]
+        return [finish_event(response)]
 
     def _failed(self, payload: dict[str, Any]) -> list[StreamEvent]:
         self.done = True
@@ -468,56 +357,13 @@ _HANDLERS = {
     "response.output_item.added": ResponsesStream._item_added,
     "response.output_item.done": ResponsesStream._item_done,
     "response.function_call_arguments.delta": ResponsesStream._arguments,
-    "response.reasoning_summary_text.delta": ResponsesStream._reasoning,
-    "response.reasoning_text.delta": ResponsesStream._reasoning,
+    "response.reasoning_summary_text.delta": lambda self, p: self._delta("reasoning", p),
+    "response.reasoning_text.delta": lambda self, p: self._delta("reasoning", p),
     "response.completed": ResponsesStream._completed,
     "response.incomplete": ResponsesStream._completed,
     "response.failed": ResponsesStream._failed,
     "error": ResponsesStream._failed,
 }
-
-
-# ---- the adapter (shell) --------------------------------------------------------------------
-
-
-def openai_headers(ctx: CallContext, *, key_required: bool = True) -> dict[str, str]:
-    """Bearer auth plus the OpenAI organization/project headers of the call context.
-
-    Raises:
-        AuthenticationError: no key configured and `key_required` (names provider and runtime).
-    """
-    headers: dict[str, str] = {}
-    if key_required or ctx.config.api_key is not None:
-        headers["authorization"] = f"Bearer {ctx.api_key()}"
-    if ctx.config.organization:
-        headers["openai-organization"] = ctx.config.organization
-    if ctx.config.project:
-        headers["openai-project"] = ctx.config.project
-    return headers
-
-
-def inline_local_images(request: Request, provider: str) -> Request:
-    """The request with local-path images replaced by their bytes (reads those files)."""
-    if not any(
-        p.image is not None and p.image.is_local_path for m in request.messages for p in m.content
-    ):
-        return request
-    messages = tuple(
-        msgspec.structs.replace(m, content=tuple(_inline(p, provider) for p in m.content))
-        for m in request.messages
-    )
-    return msgspec.structs.replace(request, messages=messages)
-
-
-def _inline(part: ContentPart, provider: str) -> ContentPart:
-    image = part.image
-    if image is None or not image.is_local_path:
-        return part
-    loaded = load_image_bytes(image, provider)
-    if loaded is None:
-        return part
-    media_type, data = loaded
-    return ContentPart.of_image(ImageData(data=data, media_type=media_type, detail=image.detail))
 
 
 class OpenAIResponsesAdapter:
@@ -530,13 +376,13 @@ class OpenAIResponsesAdapter:
 
     def supports_tool_choice(self, mode: str) -> bool:
         """auto, none, required and named are all supported."""
-        return mode in TOOL_CHOICE_MODES
+        return mode in ALL_TOOL_CHOICES
 
     async def complete(self, request: Request, ctx: CallContext) -> Response:
         """POST the request and translate the JSON answer (typed errors on failure)."""
         wire = request_body(inline_local_images(request, ctx.provider), options_key=ctx.provider)
         url = f"{ctx.base_url(DEFAULT_BASE_URL)}/responses"
-        answer = await post_json(ctx, url, wire.body, headers=openai_headers(ctx))
+        answer = await post_json(ctx, url, wire.body, headers=bearer_headers(ctx))
         return parse_json_response(
             ctx,
             answer,
@@ -549,6 +395,6 @@ class OpenAIResponsesAdapter:
         wire = request_body(prepared, options_key=ctx.provider, stream=True)
         url = f"{ctx.base_url(DEFAULT_BASE_URL)}/responses"
         translator = ResponsesStream(ctx.provider, wire.warnings)
-        messages = stream_sse(ctx, url, wire.body, headers=openai_headers(ctx))
+        messages = stream_sse(ctx, url, wire.body, headers=bearer_headers(ctx))
         async for event in translate_sse(ctx, messages, translator.feed, translator.finished):
             yield event
