@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import subprocess
@@ -15,10 +16,12 @@ from typer.testing import CliRunner
 
 from attractor.cli._app import _register, app
 from attractor.cli._events import load_event_types
-from attractor.cli._live import RunView
+from attractor.cli._live import PausingInterviewer, RunView
+from attractor.effects import Answer, Question
 from attractor.events import GENESIS, LineCodec, read_log
 from attractor.pipeline.events import StageCompleted
 from attractor.pipeline.projector import Projector
+from attractor.pipeline.state import RunState
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = ROOT / "examples" / "smoke.dot"
@@ -404,3 +407,40 @@ def test_torn_last_line_is_a_warning_not_an_error(finished: Path) -> None:
     code, out, _ = _cli("replay", str(finished))
     assert code == 0
     assert "identical" in out
+
+
+def test_plain_view_reports_retries(tmp_path: Path) -> None:
+    """A retried attempt prints its own line with the next attempt number and the reason."""
+    script = tmp_path / "script.json"
+    script.write_text(
+        '{"hello": [{"outcome": {"outcome": "retry", "failure_reason": "flaky"}},'
+        ' {"response": "hi"}]}'
+    )
+    code, out, _ = _run(tmp_path, LINEAR.replace('prompt="Say hi', 'max_retries=1, prompt="Say hi'),
+                        "--backend", f"scripted:{script}")  # fmt: skip
+    assert code == 0
+    assert "hello: retry, retrying (attempt 2) - flaky" in out
+    assert "1 retry(ies)" in out
+
+
+def test_interviewer_pauses_the_live_panel() -> None:
+    """While a question is asked the live panel is stopped, and started again after."""
+    events: list[str] = []
+
+    class Inner:
+        async def ask(self, question: Question) -> Answer:
+            events.append(f"ask live={view._live is not None and view._live.is_started}")
+            return Answer(value="Y")
+
+    console = Console(file=io.StringIO(), force_terminal=True, color_system=None)
+    view = RunView("live", lambda: RunState(), console)
+    view.start()
+    try:
+        asker = PausingInterviewer(Inner(), view)  # type: ignore[arg-type]
+        question = Question(id="q", text="Go?", kind="yes_no")
+        answer = asyncio.run(asker.ask(question))
+        events.append(f"after live={view._live is not None and view._live.is_started}")
+    finally:
+        view.stop()
+    assert answer.value == "Y"
+    assert events == ["ask live=False", "after live=True"]
