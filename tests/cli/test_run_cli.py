@@ -444,3 +444,20 @@ def test_interviewer_pauses_the_live_panel() -> None:
         view.stop()
     assert answer.value == "Y"
     assert events == ["ask live=False", "after live=True"]
+
+
+def test_replay_never_runs_the_shell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replaying a run with a tool stage answers the command from the log: it does not run."""
+    monkeypatch.chdir(tmp_path)
+    tool = """digraph t {
+      start [shape=Mdiamond]
+      mark [shape=parallelogram, tool_command="echo ran >> marker.txt"]
+      done [shape=Msquare]
+      start -> mark -> done
+    }"""
+    code, out, _ = _run(tmp_path, tool, "--quiet")
+    assert code == 0
+    assert (tmp_path / "marker.txt").read_text() == "ran\n"
+    code, _, _ = _cli("replay", str(_run_dir(out)))
+    assert code == 0
+    assert (tmp_path / "marker.txt").read_text() == "ran\n"
