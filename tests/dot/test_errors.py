@@ -127,3 +127,8 @@ def test_bracket_closed_by_brace_is_explained() -> None:
 def test_non_ascii_names_are_explained() -> None:
     """A non-ASCII character in a name says to use a label."""
     assert "label" in (_error("digraph G { café }").hint or "")
+
+
+def test_attributes_before_an_arrow_are_explained() -> None:
+    """`a [x=1] -> b` says attributes follow the whole edge."""
+    assert "after the whole edge" in (_error("digraph G { a [x=1] -> b }").hint or "")

@@ -228,3 +228,14 @@ def test_graph_qualified_attributes() -> None:
     )
     assert (graph.stack_child_dotfile, graph.stack_child_workdir) == ("c.dot", "/w")
     assert (graph.tool_hooks_pre, graph.tool_hooks_post) == ("pre", "post")
+
+
+def test_model_values_are_hashable_consistently_with_equality() -> None:
+    """Equal graphs, nodes and edges hash equal, so they work in sets and as cache keys."""
+    from attractor.dot import format_dot
+
+    graph = parse_dot("digraph G { goal=g\n a [label=x]\n a -> b [weight=2] }")
+    again = parse_dot(format_dot(graph))
+    assert hash(graph) == hash(again)
+    assert {graph.node("a"), again.node("a")} == {graph.node("a")}
+    assert len({graph.edges[0], again.edges[0]}) == 1

@@ -115,6 +115,10 @@ def _typed(attrs: Mapping[str, str], key: str, parse: Callable[[str], T], defaul
         return default
 
 
+def _hashable(value: Any) -> Any:
+    return frozenset(value.items()) if isinstance(value, Mapping) else value
+
+
 class _Attributed(msgspec.Struct, frozen=True):
     """Shared accessors for anything that carries DOT attributes."""
 
@@ -124,6 +128,10 @@ class _Attributed(msgspec.Struct, frozen=True):
             value = getattr(self, name, None)
             if value is not None and not isinstance(value, MappingProxyType):
                 msgspec.structs.force_setattr(self, name, MappingProxyType(dict(value)))
+
+    def __hash__(self) -> int:
+        # Consistent with ==: mappings hash as sets of items (order-free, like dict equality).
+        return hash(tuple(_hashable(getattr(self, f)) for f in self.__struct_fields__))
 
     def get(self, key: str, default: str | None = None) -> str | None:
         """The raw value of any attribute (qualified keys like `human.default_choice` too)."""

@@ -429,6 +429,8 @@ def _hint(
         return 'quote values that contain "=", e.g. condition="outcome=success"'
     if "EQUAL" in expected:
         return "every attribute needs a value: key=value"
+    if token_type == "ARROW" and "RBRACE" in expected:
+        return "attributes come after the whole edge: a -> b [label=x]"
     if token_type == "LBRACE" and "NAME" in expected:
         return "edge endpoints must be node IDs; 'a -> {b c}' is not supported"
     if "VALUE" in expected and found in {",", "]", ";", "}"}:
