@@ -362,3 +362,9 @@ def test_diagnostics_carry_rule_severity_ids_and_message() -> None:
         ("exit", "extra"),
     )
     assert str(found).startswith("p.dot:6:1: error[exit_no_outgoing]: ")
+
+
+def test_condition_syntax_reports_a_chain_once() -> None:
+    """A bad condition on a chained edge statement is one diagnostic, not one per edge."""
+    graph = _graph('start -> x -> y -> exit [condition="a=="]\n x [prompt=x]\n y [prompt=y]')
+    assert len([d for d in _found(graph) if d.rule == "condition_syntax"]) == 1

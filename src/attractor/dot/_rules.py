@@ -181,12 +181,17 @@ def _inner_position(element: Node | Edge | Graph, key: str, line: int, col: int)
 
 @lint_rule("condition_syntax")
 def condition_syntax(graph: Graph) -> list[Diagnostic]:
-    """Every edge condition parses (spec §10)."""
+    """Every edge condition parses (spec §10); a chain's shared condition is reported once."""
     out = []
+    seen: set[tuple[str, tuple[int, int]]] = set()
     for edge in graph.edges:
         try:
             compile_condition(edge.condition)
         except ConditionSyntaxError as err:
+            at = _inner_position(edge, "condition", err.line, err.column)
+            if (edge.condition, at) in seen:
+                continue
+            seen.add((edge.condition, at))
             fix = err.hint or (f"expected {join_words(err.expected)}" if err.expected else None)
             out.append(
                 diagnostic(
@@ -195,7 +200,7 @@ def condition_syntax(graph: Graph) -> list[Diagnostic]:
                     ERROR,
                     f"condition {edge.condition!r} does not parse: {err.message} "
                     f"at column {err.column}",
-                    at=_inner_position(edge, "condition", err.line, err.column),
+                    at=at,
                     edge=(edge.source, edge.target),
                     fix=fix,
                 )
