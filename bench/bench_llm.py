@@ -25,8 +25,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import anthropic
 import httpx
 import openai
+from google import genai
+from google.genai import types as genai_types
 
 from attractor.llm import Client, Message, ProviderConfig, Request, Secret
 from attractor.llm.adapters import load_adapter
@@ -145,12 +148,13 @@ async def _overhead(
     path: str,
     body: dict[str, Any],
     calls: int,
+    headers: dict[str, str] | None = None,
 ) -> Row:
     """Mean seconds per call: Client.complete() vs a bare httpx POST of the same body."""
     client = _client(server, provider, url_key)
     request = Request(model=MODEL, messages=(Message.user("hi"),), provider=provider)
     url = server.base_url(url_key) + path
-    headers = {"authorization": f"Bearer {KEY}"}
+    headers = headers or {"authorization": f"Bearer {KEY}"}
     async with httpx.AsyncClient() as http:
         for _ in range(20):  # warm both pools up
             await client.complete(request)
@@ -187,13 +191,74 @@ async def overhead_openai_chat(server: FakeProviderServer, calls: int) -> Row:
     )
 
 
+async def parse_anthropic(server: FakeProviderServer, runs: int, deltas: int) -> Row:
+    """Anthropic Messages: our adapter vs `client.messages.create(stream=True)` (raw events)."""
+    client = _client(server, "anthropic", "anthropic")
+    request = Request(model=MODEL, messages=(Message.user("go"),), provider="anthropic")
+    ours = await _time_ours(client, request, runs, deltas)
+    await client.close()
+    messages: Any = [{"role": "user", "content": "go"}]
+    base = server.base_url("anthropic")
+    sync = anthropic.Anthropic(base_url=base, api_key=KEY, max_retries=0)
+    sdk_sync = _time_sync(
+        lambda: sync.messages.create(model=MODEL, max_tokens=4096, messages=messages, stream=True),
+        runs,
+    )
+    sync.close()
+    aio = anthropic.AsyncAnthropic(base_url=base, api_key=KEY, max_retries=0)
+    sdk_async = await _time_async(
+        lambda: aio.messages.create(model=MODEL, max_tokens=4096, messages=messages, stream=True),
+        runs,
+    )
+    await aio.close()
+    label, theirs = min((("sync", sdk_sync), ("async", sdk_async)), key=lambda t: t[1])
+    return Row("anthropic messages", ours, theirs, f"anthropic {anthropic.__version__} ({label})")
+
+
+async def parse_gemini(server: FakeProviderServer, runs: int, deltas: int) -> Row:
+    """Gemini: our adapter vs google-genai `models.generate_content_stream` (SSE)."""
+    client = _client(server, "gemini", "gemini")
+    request = Request(model=MODEL, messages=(Message.user("go"),), provider="gemini")
+    ours = await _time_ours(client, request, runs, deltas)
+    await client.close()
+    options = genai_types.HttpOptions(base_url=server.base_url("gemini"))
+    sdk = genai.Client(api_key=KEY, http_options=options)
+    sdk_sync = _time_sync(
+        lambda: sdk.models.generate_content_stream(model=MODEL, contents="go"), runs
+    )
+    sdk_async = await _time_async(
+        lambda: sdk.aio.models.generate_content_stream(model=MODEL, contents="go"), runs
+    )
+    sdk.close()
+    label, theirs = min((("sync", sdk_sync), ("async", sdk_async)), key=lambda t: t[1])
+    return Row("gemini generate", ours, theirs, f"google-genai {genai.__version__} ({label})")
+
+
+async def overhead_anthropic(server: FakeProviderServer, calls: int) -> Row:
+    """Per-call overhead of the Anthropic Messages adapter."""
+    body = {"model": MODEL, "max_tokens": 4096, "messages": [{"role": "user", "content": "hi"}]}
+    headers = {"x-api-key": KEY, "anthropic-version": "2023-06-01"}
+    return await _overhead(server, "anthropic", "anthropic", "/v1/messages", body, calls, headers)
+
+
+async def overhead_gemini(server: FakeProviderServer, calls: int) -> Row:
+    """Per-call overhead of the Gemini generateContent adapter."""
+    body = {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
+    path = f"/v1beta/models/{MODEL}:generateContent"
+    return await _overhead(server, "gemini", "gemini", path, body, calls, {"x-goog-api-key": KEY})
+
+
 PARSE_BENCHES: dict[str, Callable[[FakeProviderServer, int, int], Awaitable[Row]]] = {
     "openai": parse_openai_responses,
     "openai_compatible": parse_openai_chat,
+    "anthropic": parse_anthropic,
+    "gemini": parse_gemini,
 }
 OVERHEAD_BENCHES: dict[str, Callable[[FakeProviderServer, int], Awaitable[Row]]] = {
     "openai": overhead_openai_responses,
     "openai_compatible": overhead_openai_chat,
+    "anthropic": overhead_anthropic,
+    "gemini": overhead_gemini,
 }
 
 

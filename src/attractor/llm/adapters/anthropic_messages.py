@@ -144,10 +144,9 @@ def _sampling(request: Request, body: dict[str, Any]) -> None:
 
 def _place_breakpoints(body: dict[str, Any]) -> None:
     """Mark the last tool, last system block and last two user turns (ADR 0075; max 4)."""
-    if body.get("tools"):
-        body["tools"][-1] = {**body["tools"][-1], "cache_control": _EPHEMERAL}
-    if body.get("system"):
-        body["system"][-1] = {**body["system"][-1], "cache_control": _EPHEMERAL}
+    for key in ("tools", "system"):
+        if body.get(key):
+            body[key][-1] = {**body[key][-1], "cache_control": _EPHEMERAL}
     for message in [m for m in body["messages"] if m["role"] == "user"][-2:]:
         blocks = message["content"]
         spots = [i for i, b in enumerate(blocks) if b.get("text", True) and b["type"] in _CACHEABLE]
@@ -156,7 +155,7 @@ def _place_breakpoints(body: dict[str, Any]) -> None:
 
 
 def _message(message: Message) -> dict[str, Any]:
-    role = "assistant" if message.role == Role.ASSISTANT else "user"
+    role = "assistant" if message.role == Role.ASSISTANT else "user"  # tool results: user turns
     return {"role": role, "content": [_block(p) for p in message.content]}
 
 
@@ -168,10 +167,9 @@ def _block(part: ContentPart) -> dict[str, Any]:
         return {"type": "image", "source": _image_source(part.image)}
     if kind == ContentKind.DOCUMENT and part.document is not None:
         return _document(part)
-    if kind == ContentKind.TOOL_CALL and part.tool_call is not None:
-        args = arguments_of(part.tool_call.arguments)
+    if (call := part.tool_call) is not None and kind == ContentKind.TOOL_CALL:
+        args = arguments_of(call.arguments)
         tool_input = args if isinstance(args, dict) else {"raw_arguments": args}
-        call = part.tool_call
         return {"type": "tool_use", "id": call.id, "name": call.name, "input": tool_input}
     if kind == ContentKind.TOOL_RESULT and part.tool_result is not None:
         return _tool_result(part)
@@ -292,16 +290,17 @@ class MessagesStream:
 
     def __init__(self, warnings: tuple[ResponseWarning, ...] = ()) -> None:
         self.acc = StreamAccumulator(provider=PROVIDER)
-        self.warnings = warnings
+        self.warnings, self.done = warnings, False
         self.message: dict[str, Any] = {}
         self.blocks: dict[int, dict[str, Any]] = {}
-        self.done = False
+        self.handlers = {n[4:]: getattr(self, n) for n in dir(self) if n.startswith("_on_")}
 
     def feed(self, event: str, data: dict[str, Any]) -> list[StreamEvent]:
         """Events for one SSE message (the JSON `type` wins over the SSE event name)."""
-        if data.get("type", event) == "error":
+        kind = data.get("type", event)
+        if kind == "error":
             raise error_of(data)
-        handler = getattr(self, f"_on_{data.get('type', event)}", None)
+        handler = self.handlers.get(kind)
         out: list[StreamEvent] = handler(data) if handler is not None else []  # ping, unknown
         for item in out:
             self.acc.process(item)
