@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from attractor.events import Entry
-from attractor.pipeline.events import InterviewStarted, ParallelStarted
+from attractor.pipeline.events import InterviewCompleted, InterviewStarted, ParallelStarted
 from attractor.pipeline.reducer import reduce
 from attractor.pipeline.state import RunState
 from attractor.pipeline.status import summarize
@@ -110,3 +110,23 @@ def test_empty_log_summarizes_without_error() -> None:
     assert s.status == "running"
     assert s.run_id == ""
     assert s.event_count == 0
+
+
+def test_questions_from_two_branches_are_both_pending() -> None:
+    """Two branches asking at once are two pending questions, even with equal ids."""
+    ask = InterviewStarted(node="g", question_id="g@2.1", text="Go?")
+    asks = [
+        Entry(seq=n, at="T", stream=stream, event=ask, hash="")
+        for n, stream in ((1, "run/par@1:0"), (2, "run/par@1:1"))
+    ]
+    answered = Entry(
+        seq=3,
+        at="T",
+        stream="run/par@1:0",
+        event=InterviewCompleted(node="g", question_id="g@2.1", answer="Y"),
+        hash="",
+    )
+    pending = summarize(RunState(), asks).pending_questions
+    assert [q.stream for q in pending] == ["run/par@1:0", "run/par@1:1"]
+    left = summarize(RunState(), [*asks, answered]).pending_questions
+    assert [q.stream for q in left] == ["run/par@1:1"]

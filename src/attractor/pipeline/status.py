@@ -69,15 +69,16 @@ def run_status(state: RunState) -> RunStatus:
 def _pending(state: RunState, entries: Sequence[Entry]) -> list[PendingQuestion]:
     if state.finished is not None:
         return []
-    asked: dict[str, PendingQuestion] = {}
+    # Keyed by stream too: parallel branches may ask questions that carry the same id.
+    asked: dict[tuple[str, str], PendingQuestion] = {}
     for entry in entries:
         event = entry.event
         if isinstance(event, InterviewStarted):
-            asked[event.question_id] = PendingQuestion(
+            asked[(entry.stream, event.question_id)] = PendingQuestion(
                 id=event.question_id, node=event.node, stream=entry.stream, text=event.text
             )
         elif isinstance(event, InterviewCompleted):
-            asked.pop(event.question_id, None)
+            asked.pop((entry.stream, event.question_id), None)
     return list(asked.values())
 
 
