@@ -22,7 +22,7 @@ from openai.types.responses import response_create_params
 from attractor.llm import Client, ProviderConfig, Runtime, Secret, generate, generate_object, stream
 from attractor.llm import errors as e
 from attractor.llm.adapters import load_adapter
-from attractor.llm.adapters.openai_responses import parse_response, request_body
+from attractor.llm.adapters.openai_responses import ResponsesStream, parse_response, request_body
 from attractor.llm.retry import RetryPolicy
 from attractor.llm.tools import Tool
 from attractor.llm.types import (
@@ -373,6 +373,29 @@ async def test_tool_choice_modes(fake_server: FakeProviderServer, make_client: M
         await client.complete(_req(tools=tools, tool_choice=choice))
         sent.append(_body(fake_server)["tool_choice"])
     assert sent == ["auto", "none", "required", {"type": "function", "name": "f"}]
+
+
+async def test_rate_limit_headers_are_read(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """x-ratelimit-* response headers become the Response's RateLimitInfo."""
+    headers = {"x-ratelimit-remaining-requests": "42", "x-ratelimit-limit-tokens": "9000"}
+    _play(fake_server, Step(text="ok", headers=headers))
+    info = (await make_client("openai").complete(_req())).rate_limit
+    assert info is not None
+    assert (info.requests_remaining, info.tokens_limit) == (42, 9000)
+
+
+async def test_html_error_page_on_a_stream_is_typed(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """A proxy's HTML 502 page instead of a stream raises ServerError before any event."""
+    _play(fake_server, Step(text="x", fault=Fault(kind="html", status=502)))
+    with pytest.raises(e.ServerError) as caught:
+        async for _ in make_client("openai").stream(_req()):
+            pass
+    assert caught.value.status_code == 502
+    assert "502 Bad Gateway" in caught.value.message
 
 
 # ---- bad input -----------------------------------------------------------------------------
@@ -726,3 +749,23 @@ def _guard_runtime(n: int, server: FakeProviderServer) -> Runtime:
         for provider in ("openai", "openai_compatible")
     }
     return Runtime.of(f"runtime-{n}", configs)
+
+
+@pytest.mark.parametrize(
+    ("code", "error_class"),
+    [
+        ("rate_limit_exceeded", e.RateLimitError),
+        ("insufficient_quota", e.QuotaExceededError),
+        ("context_length_exceeded", e.ContextLengthError),
+        ("server_error", e.ServerError),
+        (None, e.ServerError),
+    ],
+)
+def test_stream_failure_events_are_typed_by_code(code: str | None, error_class: type) -> None:
+    """`response.failed` is typed by its error code (then message), with no HTTP status."""
+    stream_ = ResponsesStream("openai")
+    failed = {"type": "response.failed", "response": {"error": {"code": code, "message": "m"}}}
+    with pytest.raises(error_class) as caught:
+        stream_.feed("response.failed", failed)
+    assert caught.value.status_code is None
+    assert caught.value.provider == "openai"
