@@ -7,6 +7,7 @@ the test with a 400 naming the field.
 
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import httpx
@@ -15,8 +16,9 @@ from hypothesis import strategies as st
 
 from attractor.llm import Client, ProviderConfig, Secret
 from attractor.llm.adapters import load_adapter
-from attractor.llm.runtime import AdapterTimeout
+from attractor.llm.runtime import AdapterTimeout, Runtime
 from attractor.testing.fake_providers import FakeProviderServer
+from tests.llm.guardrail import drive_runtimes
 
 TEST_KEY = "sk-test-key"
 
@@ -108,3 +110,36 @@ def mock_client(provider: str, handler: Callable[[httpx.Request], httpx.Response
         default_provider=provider,
         transport=httpx.MockTransport(handler),
     )
+
+
+async def check_runtime_isolation(provider: str, *, runtimes: int = 8, calls: int = 400) -> None:
+    """Stateless-runtime guardrail over HTTP: each runtime has its own key and fake server.
+
+    Calls are interleaved (complete and stream, explicit and ambient runtimes) through one
+    Client; fails if any server sees a request with another runtime's key, or any answer
+    belongs to another call.
+    """
+    with ExitStack() as stack:
+        servers = [stack.enter_context(FakeProviderServer()) for _ in range(runtimes)]
+        keys = [f"sk-runtime-{n}" for n in range(runtimes)]
+        chosen = [
+            Runtime.of(
+                f"rt-{n}",
+                {
+                    provider: ProviderConfig(
+                        api_key=Secret(keys[n]), base_url=server.base_url(provider)
+                    )
+                },  # type: ignore[arg-type]
+            )
+            for n, server in enumerate(servers)
+        ]
+        client = Client({provider: load_adapter(provider)}, default_provider=provider)
+        try:
+            outcomes = await drive_runtimes(client, chosen, [provider], calls, concurrency=64)
+        finally:
+            await client.close()
+        for outcome in outcomes:
+            assert outcome.response.text == f"call {outcome.index}"
+        for n, server in enumerate(servers):
+            assert len(server.requests) == calls // runtimes
+            assert all(r.has_api_key(keys[n]) for r in server.requests), f"runtime {n} leaked"

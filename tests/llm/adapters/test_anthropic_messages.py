@@ -48,7 +48,7 @@ from attractor.testing.fake_providers import (
     Usage,
 )
 
-from .conftest import TEST_KEY, MakeClient, mock_client, mutate_json
+from .conftest import TEST_KEY, MakeClient, check_runtime_isolation, mock_client, mutate_json
 
 pytestmark = pytest.mark.anyio
 
@@ -794,3 +794,8 @@ def test_mutated_streams_give_typed_errors(data: st.DataObject, cut: float) -> N
     events[index] = (events[index][0], mutate_json(data, events[index][1]))
     raw = _sse(events)
     _outcome(raw[: max(1, int(len(raw) * cut))], streaming=True)
+
+
+async def test_runtimes_never_see_each_others_keys() -> None:
+    """8 runtimes with their own keys and servers, 400 interleaved calls: no cross-talk."""
+    await check_runtime_isolation("anthropic")

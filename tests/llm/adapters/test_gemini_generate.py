@@ -46,7 +46,7 @@ from attractor.testing.fake_providers import (
 )
 from attractor.testing.fake_providers._validate import load_validators
 
-from .conftest import TEST_KEY, MakeClient, mock_client, mutate_json
+from .conftest import TEST_KEY, MakeClient, check_runtime_isolation, mock_client, mutate_json
 
 pytestmark = pytest.mark.anyio
 
@@ -668,3 +668,8 @@ def test_mutated_streams_give_typed_errors(data: st.DataObject, cut: float) -> N
     chunks[index] = mutate_json(data, chunks[index])
     raw = _sse(chunks)
     _outcome(raw[: max(1, int(len(raw) * cut))], streaming=True)
+
+
+async def test_runtimes_never_see_each_others_keys() -> None:
+    """8 runtimes with their own keys and servers, 400 interleaved calls: no cross-talk."""
+    await check_runtime_isolation("gemini")
