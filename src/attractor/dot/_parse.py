@@ -119,8 +119,8 @@ class _ToStatements(Transformer[Token, Any]):
     def edge_defaults(self, c: list[Any]) -> Any:
         return ("edge", c[0], c[1])
 
-    def attr_decl(self, c: list[Any]) -> Any:
-        return ("decl", c[0], c[2])
+    def attr_decl(self, c: list[Token]) -> Any:
+        return ("decl", _key(c[0]), _value(c[2:]))
 
     def subgraph(self, c: list[Any]) -> Any:
         name = c[1].value if c[1].type == "NAME" else ""
@@ -132,12 +132,10 @@ class _ToStatements(Transformer[Token, Any]):
     def edge_stmt(self, c: list[Any]) -> Any:
         block: Block = c[-1] if isinstance(c[-1], tuple) else ([], [])
         ends = [t for t in c if isinstance(t, Token)]
+        for op in ends[1::2]:
+            if op.type == "UNDIRECTED":
+                raise _Reject("undirected edges ('--') are not supported", op, "use '->'")
         return ("edge_stmt", ends[0::2], block)
-
-    def edge_op(self, c: list[Token]) -> Token:
-        if c[0].type == "UNDIRECTED":
-            raise _Reject("undirected edges ('--') are not supported", c[0], "use '->'")
-        return c[0]
 
     def node_ref(self, c: list[Token]) -> Token:
         return _node_id(c[0])
@@ -161,32 +159,33 @@ class _ToStatements(Transformer[Token, Any]):
             after_attr = isinstance(item, tuple)
         return attrs, missing
 
-    def attr(self, c: list[Any]) -> Attr:
-        key, value = c[0], c[2]
+    def attr(self, c: list[Token]) -> Attr:
+        key, value = _key(c[0]), _value(c[2:])
         return (key[0], value[0], (key[1], key[2], value[1], value[2]))
 
-    def key(self, c: list[Token]) -> tuple[str, int, int]:
-        token = c[0]
-        text = unescape(token.value[1:-1]) if token.type == "STRING" else token.value
-        if _QUALIFIED_KEY.fullmatch(text) is None:
-            raise _Reject(
-                f"attribute name {text!r} is not an identifier",
-                token,
-                "attribute names look like label or human.default_choice",
-            )
-        return (text, *_at(token))
 
-    def value(self, c: list[Token]) -> tuple[str, int, int]:
-        first = c[0]
-        if first.type == "HTML_OPEN":
-            raise _Reject(
-                "HTML labels are not supported", first, 'use a quoted string: label="..."'
-            )
-        if first.type == "VALUE":
-            return (first.value, *_at(first))
-        text = "".join(unescape(t.value[1:-1]) for t in c if t.type == "STRING")
-        line, column = _at(first)
-        return text, line, column + 1  # the text starts after the opening quote
+def _key(token: Token) -> tuple[str, int, int]:
+    """An attribute name (bare or quoted) with its position."""
+    text = unescape(token.value[1:-1]) if token.type == "STRING" else token.value
+    if _QUALIFIED_KEY.fullmatch(text) is None:
+        raise _Reject(
+            f"attribute name {text!r} is not an identifier",
+            token,
+            "attribute names look like label or human.default_choice",
+        )
+    return (text, *_at(token))
+
+
+def _value(tokens: list[Token]) -> tuple[str, int, int]:
+    """An attribute value with the position of its first character of text."""
+    first = tokens[0]
+    if first.type == "HTML_OPEN":
+        raise _Reject("HTML labels are not supported", first, 'use a quoted string: label="..."')
+    if first.type == "VALUE":
+        return (first.value, *_at(first))
+    text = "".join(unescape(t.value[1:-1]) for t in tokens if t.type == "STRING")
+    line, column = _at(first)
+    return text, line, column + 1  # the text starts after the opening quote
 
 
 _TRANSFORMER = _ToStatements()
