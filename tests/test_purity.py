@@ -38,6 +38,7 @@ PURE_MODULES = [
     "pipeline/reducer.py",
     "pipeline/decider.py",
     "pipeline/machine.py",
+    "pipeline/status.py",
 ]
 
 

@@ -25,7 +25,7 @@ from attractor.cli._events import load_event_types
 from attractor.cli._live import Mode, PausingInterviewer, RunView
 from attractor.cli._output import err_console, fail, out_console, warn
 from attractor.dot import DotSyntaxError, parse_dot
-from attractor.effects import NonDeterminismError, Option
+from attractor.effects import NonDeterminismError, Option, ReplayResult
 from attractor.effects.driver import StalledError
 from attractor.events import Entry, LogError, read_log, verify_log
 from attractor.pipeline.backends import BackendSpecError, ScriptFileError, backend_from_spec
@@ -339,21 +339,19 @@ def replay_command(
             )
         except NonDeterminismError as exc:
             _diverged(exc, as_json)
+    _identical(result, seen, as_json)
+
+
+def _identical(result: ReplayResult[RunState], seen: list[Entry], as_json: bool) -> None:
+    """Report a replay that reproduced every line it checked (every one it observed)."""
     ended_early = result.stopped == "recording-ended"
-    recorded = _recorded(source, until)
-    # The replay checks every recorded line it consumes; when the recording ends inside a
-    # decision batch the last lines are checked but not observed, so count and fold the log.
-    checked = recorded if ended_early else seen
-    _identical(checked, ended_early, as_json)
-
-
-def _identical(checked: list[Entry], ended_early: bool, as_json: bool) -> None:
-    """Report a replay that reproduced every line it checked."""
-    summary = summarize(_fold(checked), checked)
+    summary = summarize(result.state, seen)
     if as_json:
         data = {
             "identical": True,
-            "events": len(checked),
+            "events": len(seen),
+            "byte_identical": result.identical,
+            "reencoded": result.reencoded,
             "ended_early": ended_early,
             "summary": msgspec.to_builtins(summary),
         }
@@ -364,18 +362,18 @@ def _identical(checked: list[Entry], ended_early: bool, as_json: bool) -> None:
         if ended_early
         else f"the run finished: {summary.status}"
     )
+    how = "byte for byte"
+    if result.reencoded:
+        how = (
+            f"({result.identical} byte for byte, {result.reencoded} written differently by this "
+            "version: an older log)"
+        )
     out_console.print(
-        f"[green]identical[/]: {len(checked)} event(s) reproduced byte for byte; {tail}",
-        highlight=False,
+        f"[green]identical[/]: {len(seen)} event(s) reproduced {how}; {tail}", highlight=False
     )
     if ended_early:
         for line in _status_lines(summary):
             out_console.print(line, highlight=False, markup=False)
-
-
-def _recorded(source: Path, until: int | None) -> list[Entry]:
-    entries = _entries(run_log(source))
-    return entries[:until] if until is not None else entries
 
 
 def _diverged(exc: NonDeterminismError, as_json: bool) -> NoReturn:

@@ -27,6 +27,7 @@ from attractor.effects import (
     DriveResult,
     LiveInterpreter,
     Recording,
+    ReplayResult,
     drive,
     replay,
 )
@@ -265,7 +266,7 @@ async def replay_run(
     pipeline: str | Path | None = None,
     registry: HandlerRegistry | None = None,
     observers: Sequence[Observer] = (),
-) -> DriveResult[RunState]:
+) -> ReplayResult[RunState]:
     """Re-run a recorded run with no effect on the world; raises `NonDeterminismError`.
 
     With `pipeline`, the recorded run is replayed against a changed DOT file: the first
