@@ -799,3 +799,43 @@ def test_mutated_streams_give_typed_errors(data: st.DataObject, cut: float) -> N
 async def test_runtimes_never_see_each_others_keys() -> None:
     """8 runtimes with their own keys and servers, 400 interleaved calls: no cross-talk."""
     await check_runtime_isolation("anthropic")
+
+
+async def test_error_event_before_data_is_raised(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """An `error` event that arrives before any data is raised, so retries can still happen."""
+    fault = Fault(kind="error_event", after_events=0, status=529)
+    client = _client(fake_server, make_client, Step(text="a b", fault=fault))
+    with pytest.raises(errors.ServerError) as caught:
+        [e async for e in client.stream(_request())]
+    assert caught.value.retryable
+
+
+ASSISTANT_PARTS = st.one_of(
+    st.text(min_size=1, max_size=20).map(ContentPart.of_text),
+    st.builds(
+        lambda i, args: ContentPart.of_tool_call(ToolCallData(f"toolu_{i}", "get_weather", args)),
+        st.integers(0, 999),
+        st.dictionaries(st.text(max_size=5), st.integers() | st.text(max_size=5), max_size=3),
+    ),
+    st.builds(
+        lambda text, sig: ContentPart.of_thinking(ThinkingData(text, signature=sig)),
+        st.text(max_size=20),
+        st.text(min_size=1, max_size=10),
+    ),
+    st.text(min_size=1, max_size=10).map(
+        lambda data: ContentPart.of_thinking(ThinkingData("", signature=data, redacted=True))
+    ),
+)
+
+
+@given(parts=st.lists(ASSISTANT_PARTS, min_size=1, max_size=5))
+def test_assistant_messages_round_trip(parts: list[ContentPart]) -> None:
+    """An assistant message sent back and parsed again is the same message."""
+    message = Message(role=Role.ASSISTANT, content=tuple(parts))
+    body, _, _ = build_body(_request(Message.user("hi"), message, Message.user("next")))
+    blocks = body["messages"][1]["content"]
+    usage = {"input_tokens": 1, "output_tokens": 1}
+    parsed = parse_response({"content": blocks, "stop_reason": "end_turn", "usage": usage})
+    assert parsed.message == message

@@ -673,3 +673,36 @@ def test_mutated_streams_give_typed_errors(data: st.DataObject, cut: float) -> N
 async def test_runtimes_never_see_each_others_keys() -> None:
     """8 runtimes with their own keys and servers, 400 interleaved calls: no cross-talk."""
     await check_runtime_isolation("gemini")
+
+
+ANSWER_PARTS = st.one_of(
+    st.text(min_size=1, max_size=20).map(ContentPart.of_text),
+    st.builds(
+        lambda args: ContentPart.of_tool_call(ToolCallData("ignored", "get_weather", args)),
+        st.dictionaries(st.text(max_size=5), st.integers() | st.text(max_size=5), max_size=3),
+    ),
+)
+
+
+@given(
+    parts=st.lists(ANSWER_PARTS, min_size=1, max_size=5),
+    signature=st.none() | st.text(min_size=1, max_size=8),
+)
+def test_model_turns_round_trip(parts: list[ContentPart], signature: str | None) -> None:
+    """A model turn sent back and parsed again keeps texts, calls and the thought signature."""
+    if signature is not None:
+        parts = [ContentPart.of_thinking(ThinkingData("", signature=signature)), *parts]
+    message = Message(role=Role.ASSISTANT, content=tuple(parts))
+    body = build_body(_request(Message.user("hi"), message))
+    native = body["contents"][1]["parts"]
+    parsed = parse_response({"candidates": [{"content": {"parts": native}}], "responseId": "r"})
+    calls = iter(parsed.tool_calls)
+
+    def normal(part: ContentPart) -> ContentPart:
+        if part.tool_call is None:
+            return part
+        return ContentPart.of_tool_call(
+            ToolCallData(next(calls).id, "get_weather", part.tool_call.arguments)
+        )
+
+    assert parsed.message.content == tuple(normal(p) for p in message.content)
