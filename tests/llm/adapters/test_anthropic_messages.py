@@ -839,3 +839,10 @@ def test_assistant_messages_round_trip(parts: list[ContentPart]) -> None:
     usage = {"input_tokens": 1, "output_tokens": 1}
     parsed = parse_response({"content": blocks, "stop_reason": "end_turn", "usage": usage})
     assert parsed.message == message
+
+
+def test_empty_text_parts_are_left_out() -> None:
+    """Empty text parts (the API refuses them) are dropped; an emptied turn disappears."""
+    body, _, _ = build_body(_request(Message.user("hi"), Message.assistant(""), Message.user("x")))
+    assert [m["role"] for m in body["messages"]] == ["user"]
+    assert [b["text"] for b in body["messages"][0]["content"]] == ["hi", "x"]

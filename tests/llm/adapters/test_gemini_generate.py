@@ -706,3 +706,9 @@ def test_model_turns_round_trip(parts: list[ContentPart], signature: str | None)
         )
 
     assert parsed.message.content == tuple(normal(p) for p in message.content)
+
+
+def test_empty_text_parts_are_left_out() -> None:
+    """Empty text parts are dropped and the emptied model turn disappears."""
+    body = build_body(_request(Message.user("hi"), Message.assistant(""), Message.user("x")))
+    assert body["contents"] == [{"role": "user", "parts": [{"text": "hi"}, {"text": "x"}]}]

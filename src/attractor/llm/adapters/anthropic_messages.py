@@ -156,7 +156,7 @@ def _place_breakpoints(body: dict[str, Any]) -> None:
 
 def _message(message: Message) -> dict[str, Any]:
     role = "assistant" if message.role == Role.ASSISTANT else "user"  # tool results: user turns
-    return {"role": role, "content": [_block(p) for p in message.content]}
+    return {"role": role, "content": [_block(p) for p in message.content if p.text != ""]}
 
 
 def _block(part: ContentPart) -> dict[str, Any]:

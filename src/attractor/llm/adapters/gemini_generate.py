@@ -131,8 +131,8 @@ def _content(message: Message, names: dict[str, str]) -> dict[str, Any]:
         if part.kind == ContentKind.THINKING and part.thinking is not None:
             signature = part.thinking.signature or signature  # rides on the next part
             continue
-        if part.kind == ContentKind.REDACTED_THINKING:
-            continue  # Gemini has no redacted thinking
+        if part.kind == ContentKind.REDACTED_THINKING or part.text == "":
+            continue  # Gemini has no redacted thinking and refuses empty text parts
         native = _part(part, names)
         if signature:
             native["thoughtSignature"], signature = signature, None
