@@ -153,3 +153,42 @@ def test_manager_steer_writes_into_the_childs_stage_dir() -> None:
     )
     run_dot(manager(attrs), world, registry=forever_registry())
     assert "focus on tests\n" in world.files["/runs/r1/mgr.child/hang/steer.md"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="run.resume_run drives the old run to its run.finished and returns: when that run "
+    "ends by a loop_restart edge (state.restart_at set), the new linked run is never started "
+    "(start_run has the restart loop, resume_run and fork_run do not), so a run killed before "
+    "its loop restart resumes to 'success: loop restart at X' and stops",
+)
+def test_resume_continues_into_the_loop_restart(tmp_path: Path) -> None:
+    """A run interrupted before its loop_restart edge, resumed, starts the linked run too."""
+    from attractor.pipeline.run import resume_run
+
+    marks, dot = tmp_path / "count", tmp_path / "restart.dot"
+    dot.write_text(
+        f"""digraph restart {{
+        start [shape=Mdiamond]; done [shape=Msquare]
+        prep [prompt="p"]
+        count [shape=parallelogram, tool_command="echo x >> {marks}; test $(wc -l < {marks}) -ge 2"]
+        start -> prep -> count
+        count -> done [condition="outcome=success"]
+        count -> prep [condition="outcome=fail", loop_restart=true]
+    }}"""
+    )
+    opts = RunOptions(logs_root=str(tmp_path / "runs"), fsync=False)
+    whole = asyncio.run(start_run(dot, opts))
+    first = next(p for p in (tmp_path / "runs").iterdir() if p != whole.run_dir)
+    lines = (first / "events.jsonl").read_bytes().split(b"\n")
+    cut = next(i for i, line in enumerate(lines) if b'"run.loop_restarted"' in line)
+    (first / "events.jsonl").write_bytes(b"\n".join(lines[:cut]) + b"\n")
+    import shutil
+
+    shutil.rmtree(whole.run_dir)
+    marks.write_text("x\n")  # the first run's count stage had run once
+    resumed = asyncio.run(resume_run(first))
+    assert resumed.state.finished is not None
+    assert resumed.state.restart_at == ""
+    assert resumed.state.finished.notes == "Pipeline completed"
+    assert len(list((tmp_path / "runs").iterdir())) == 2
