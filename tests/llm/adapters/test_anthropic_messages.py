@@ -34,6 +34,7 @@ from attractor.llm import (
     generate,
     generate_object,
     stream,
+    stream_object,
 )
 from attractor.llm.adapters.anthropic_messages import build_body, parse_response
 from attractor.llm.types import AudioData
@@ -846,3 +847,16 @@ def test_empty_text_parts_are_left_out() -> None:
     body, _, _ = build_body(_request(Message.user("hi"), Message.assistant(""), Message.user("x")))
     assert [m["role"] for m in body["messages"]] == ["user"]
     assert [b["text"] for b in body["messages"][0]["content"]] == ["hi", "x"]
+
+
+async def test_stream_object_yields_growing_partials(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """stream_object parses the streamed JSON incrementally and validates the final object."""
+    schema = {"type": "object", "properties": {"items": {"type": "array"}}, "required": ["items"]}
+    text = '{"items": [1, 2, 3, 4]}'
+    client = _client(fake_server, make_client, Step(text=text, deltas=len(text)))
+    result = stream_object(MODEL, "list", schema=schema, client=client)
+    partials = [p async for p in result]
+    assert len(partials) > 2
+    assert await result.object() == {"items": [1, 2, 3, 4]}

@@ -31,6 +31,7 @@ from attractor.llm import (
     errors,
     generate,
     generate_object,
+    stream_object,
 )
 from attractor.llm.adapters.gemini_generate import build_body, parse_response
 from attractor.llm.types import AudioData
@@ -712,3 +713,16 @@ def test_empty_text_parts_are_left_out() -> None:
     """Empty text parts are dropped and the emptied model turn disappears."""
     body = build_body(_request(Message.user("hi"), Message.assistant(""), Message.user("x")))
     assert body["contents"] == [{"role": "user", "parts": [{"text": "hi"}, {"text": "x"}]}]
+
+
+async def test_stream_object_yields_growing_partials(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
+    """stream_object parses the streamed JSON incrementally and validates the final object."""
+    schema = {"type": "object", "properties": {"items": {"type": "array"}}, "required": ["items"]}
+    text = '{"items": [1, 2, 3, 4]}'
+    client = _client(fake_server, make_client, Step(text=text, deltas=len(text)))
+    result = stream_object(MODEL, "list", schema=schema, client=client)
+    partials = [p async for p in result]
+    assert len(partials) > 2
+    assert await result.object() == {"items": [1, 2, 3, 4]}
