@@ -192,3 +192,28 @@ def test_resume_continues_into_the_loop_restart(tmp_path: Path) -> None:
     assert resumed.state.restart_at == ""
     assert resumed.state.finished.notes == "Pipeline completed"
     assert len(list((tmp_path / "runs").iterdir())) == 2
+
+
+def _full_thread_log_bytes(n: int) -> int:
+    from attractor.pipeline.model import CodergenReply
+
+    chain = " -> ".join(f"s{i}" for i in range(n))
+    source = (
+        'digraph f { graph [default_fidelity="full", thread_id="t"];'
+        f" start [shape=Mdiamond]; done [shape=Msquare]; {chain}; start -> s0; s{n - 1} -> done }}"
+    )
+    ran = run_dot(source, World(replies={"*": [CodergenReply(response="x" * 2000)]}))
+    return sum(len(line) for line in ran.store.lines)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="handlers/codergen.codergen_call puts the whole `full` thread history (and the whole "
+    "context) into every Call effect, and effect.requested records the request whole, so a "
+    "thread of n stages writes O(n²) bytes: 20 stages of 2 KB replies log 0.52 MB, 40 stages "
+    "1.84 MB (x3.5). DESIGN §3.2: the log grows linearly — record the digest and the new "
+    "turns only (the fold can rebuild the history)",
+)
+def test_full_fidelity_log_grows_linearly() -> None:
+    """Doubling a `full`-fidelity thread at most about doubles the log."""
+    assert _full_thread_log_bytes(40) <= 2.3 * _full_thread_log_bytes(20)
