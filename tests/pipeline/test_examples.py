@@ -110,3 +110,30 @@ def test_tools_example_wrote_into_its_stage_dir(tmp_path: Path) -> None:
     """`note` wrote note.txt into its own stage directory."""
     result = run_example("tools", tmp_path)
     assert (result.run_dir / "note" / "note.txt").read_text() == "noted\n"
+
+
+def _readme_commands() -> list[str]:
+    """The `attractor run …` command lines of the README table."""
+    import re
+
+    readme = (EXAMPLES / "README.md").read_text()
+    return re.findall(r"`(attractor run [^`]+)`", readme)
+
+
+@pytest.mark.parametrize("command", _readme_commands())
+def test_readme_command_line_works(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each README command, run from the repository root through the CLI, exits 0."""
+    import shlex
+
+    from typer.testing import CliRunner
+
+    from attractor.cli._app import _register, app
+
+    _register()
+    monkeypatch.chdir(EXAMPLES.parent)
+    args = [*shlex.split(command)[1:], "--logs-root", str(tmp_path / "runs"), "--quiet"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "runs").iterdir())) == 1
