@@ -33,7 +33,7 @@ from attractor.llm import (
     generate_object,
     stream_object,
 )
-from attractor.llm.adapters.gemini_generate import build_body, parse_response
+from attractor.llm.adapters.gemini_generate import GenerateStream, build_body, parse_response
 from attractor.llm.types import AudioData
 from attractor.testing.fake_providers import (
     Error,
@@ -726,3 +726,25 @@ async def test_stream_object_yields_growing_partials(
     partials = [p async for p in result]
     assert len(partials) > 2
     assert await result.object() == {"items": [1, 2, 3, 4]}
+
+
+def test_streamed_signature_on_a_thought_part_is_kept() -> None:
+    """A signature on a streamed thought part is kept; text in the final chunk is not lost."""
+    state = GenerateStream(MODEL, "p")
+    chunks = [
+        {
+            "candidates": [
+                {
+                    "content": {
+                        "parts": [{"text": "hm", "thought": True, "thoughtSignature": "c2ln"}]
+                    }
+                }
+            ]
+        },
+        {"candidates": [{"content": {"parts": [{"text": "answer"}]}, "finishReason": "STOP"}]},
+    ]
+    events = [e for chunk in chunks for e in state.feed("message", chunk)]
+    final = events[-1].response
+    assert final is not None
+    assert final.message.content[0].thinking == ThinkingData("hm", signature="c2ln")
+    assert final.text == "answer"

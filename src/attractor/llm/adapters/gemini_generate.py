@@ -2,10 +2,8 @@
 
 Layer: llm (shell around pure translation). Rule: `build_body` (Request -> JSON body),
 `parse_response` (JSON -> Response) and `GenerateStream` (SSE chunks -> StreamEvents) are pure;
-only `GeminiGenerateAdapter` does HTTP, and it keeps nothing per call on `self`: the function
-name of a synthetic tool-call id is found in the request's own history (`tool_call_names`).
-
-Decisions: ADR 0078 (ids, thought signatures, usage), 0079 (schemas, thinking, errors).
+only `GeminiGenerateAdapter` does HTTP, keeping nothing per call on `self` (a synthetic tool-call
+id's function name is found in the request's history). Decisions: ADR 0078, 0079.
 """
 
 from __future__ import annotations
@@ -282,6 +280,7 @@ class GenerateStream:
         self.id_prefix, self.segments, self.calls = id_prefix, 0, 0
         self.segment: tuple[str, str] | None = None  # (kind, text_id) of the open segment
         self.started = self.done = False
+        self.signature: str | None = None  # a signature seen on a thought part
 
     def feed(self, event: str, data: dict[str, Any]) -> list[StreamEvent]:
         """Events for one chunk."""
@@ -292,11 +291,11 @@ class GenerateStream:
         candidate = (data.get("candidates") or [{}])[0]
         for item in (candidate.get("content") or {}).get("parts") or []:
             out.extend(self._part(item, str(data.get("responseId") or self.id_prefix)))
-        if candidate.get("finishReason") is not None:
-            out.extend(self._finish(data, candidate["finishReason"]))
+        last = candidate.get("finishReason") is not None
+        out += self._close() if last else []
         for item in out:
             self.acc.process(item)
-        return out
+        return [*out, self._finish(data, candidate["finishReason"])] if last else out
 
     def _open(self, kind: str) -> tuple[list[StreamEvent], str]:
         """Events opening a `kind` segment (closing another first) and its text_id."""
@@ -311,6 +310,7 @@ class GenerateStream:
         if self.segment is None:
             return []
         (kind, key), self.segment = self.segment, None
+        signature, self.signature = signature or self.signature, None
         thinking = ThinkingData("", signature=signature) if kind == "reasoning" else None
         return [StreamEvent(type=f"{kind}_end", text_id=key, thinking=thinking)]
 
@@ -318,7 +318,7 @@ class GenerateStream:
         signature = item.get("thoughtSignature")
         if item.get("thought"):
             out, key = self._open("reasoning")
-            piece = item.get("text") or ""
+            self.signature, piece = signature or self.signature, item.get("text") or ""
             return [*out, StreamEvent(type="reasoning_delta", text_id=key, reasoning_delta=piece)]
         out = self._open("reasoning")[0] + self._close(str(signature)) if signature else []
         if "functionCall" in item:
@@ -335,11 +335,9 @@ class GenerateStream:
             out += [*opened, StreamEvent(type="text_delta", text_id=key, delta=item["text"])]
         return out
 
-    def _finish(self, data: dict[str, Any], raw: Any) -> list[StreamEvent]:
+    def _finish(self, data: dict[str, Any], raw: Any) -> StreamEvent:
+        """FINISH with the response accumulated from every event so far (this chunk's too)."""
         self.done = True
-        out = self._close()
-        for item in out:
-            self.acc.process(item)
         partial = self.acc.partial_response
         parts = list(partial.message.content)
         reason = finish_reason(raw, parts, data)
@@ -347,8 +345,7 @@ class GenerateStream:
         fields = {"id": str(data.get("responseId", "")), "raw": data, "usage": usage}
         model = str(data.get("modelVersion") or partial.model)
         response = replace(partial, model=model, finish_reason=reason, **fields)
-        out.append(StreamEvent(type="finish", finish_reason=reason, usage=usage, response=response))
-        return out
+        return StreamEvent(type="finish", finish_reason=reason, usage=usage, response=response)
 
 
 class GeminiGenerateAdapter:
