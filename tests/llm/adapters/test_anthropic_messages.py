@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pydantic
 import pytest
 from anthropic.types import message_create_params
@@ -860,3 +861,42 @@ async def test_stream_object_yields_growing_partials(
     partials = [p async for p in result]
     assert len(partials) > 2
     assert await result.object() == {"items": [1, 2, 3, 4]}
+
+
+STREAM_SHAPES = [
+    Step(text="plain answer here"),
+    Step(text="thought through", thinking=(Thinking("first this, then that", "c2lnbg=="),)),
+    Step(
+        thinking=(Thinking("two lookups", "c2lnbg=="),),
+        tool_calls=(ToolCall("get_weather", {"city": "A"}), ToolCall("get_weather", {"city": "B"})),
+    ),
+    Step(text="cut", finish="length"),
+]
+
+
+@pytest.mark.parametrize("step", STREAM_SHAPES)
+async def test_stream_and_complete_agree(
+    fake_server: FakeProviderServer, make_client: MakeClient, step: Step
+) -> None:
+    """The streamed FINISH response equals what complete() returns for the same answer."""
+    usage = Usage(input_tokens=30, output_tokens=12, reasoning_tokens=4, cache_read_tokens=8)
+    client = _client(
+        fake_server, make_client, msgspec.structs.replace(step, repeat=True, usage=usage)
+    )
+    whole = await client.complete(_request())
+    final = [e async for e in client.stream(_request())][-1].response
+    assert final is not None
+    assert _numbered_calls(final.message) == _numbered_calls(whole.message)
+    assert final.finish_reason == whole.finish_reason
+    assert final.usage == whole.usage
+
+
+def _numbered_calls(message: Message) -> Message:
+    """The message with tool-call ids replaced by their position (ids differ per request)."""
+    parts = [
+        ContentPart.of_tool_call(msgspec.structs.replace(p.tool_call, id=f"#{n}"))
+        if p.tool_call is not None
+        else p
+        for n, p in enumerate(message.content)
+    ]
+    return msgspec.structs.replace(message, content=tuple(parts))

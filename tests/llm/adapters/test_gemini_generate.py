@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -643,7 +644,7 @@ def _outcome(content: bytes, *, streaming: bool) -> None:
 def test_sample_payloads_parse() -> None:
     """The samples used by the properties below are valid as they are."""
     response = parse_response(SAMPLE_BODY)
-    assert response.tool_calls[0].id == "call_r1_2"
+    assert response.tool_calls[0].id == "call_r1_0"
     assert response.usage.cache_read_tokens == 1
     _outcome(_sse(SAMPLE_CHUNKS), streaming=True)
 
@@ -748,3 +749,42 @@ def test_streamed_signature_on_a_thought_part_is_kept() -> None:
     assert final is not None
     assert final.message.content[0].thinking == ThinkingData("hm", signature="c2ln")
     assert final.text == "answer"
+
+
+STREAM_SHAPES = [
+    Step(text="plain answer here"),
+    Step(text="thought through", thinking=(Thinking("first this, then that", "c2lnbg=="),)),
+    Step(
+        thinking=(Thinking("two lookups", "c2lnbg=="),),
+        tool_calls=(ToolCall("get_weather", {"city": "A"}), ToolCall("get_weather", {"city": "B"})),
+    ),
+    Step(text="cut", finish="length"),
+]
+
+
+@pytest.mark.parametrize("step", STREAM_SHAPES)
+async def test_stream_and_complete_agree(
+    fake_server: FakeProviderServer, make_client: MakeClient, step: Step
+) -> None:
+    """The streamed FINISH response equals what complete() returns for the same answer."""
+    usage = Usage(input_tokens=30, output_tokens=12, reasoning_tokens=4, cache_read_tokens=8)
+    client = _client(
+        fake_server, make_client, msgspec.structs.replace(step, repeat=True, usage=usage)
+    )
+    whole = await client.complete(_request())
+    final = [e async for e in client.stream(_request())][-1].response
+    assert final is not None
+    assert _numbered_calls(final.message) == _numbered_calls(whole.message)
+    assert final.finish_reason == whole.finish_reason
+    assert final.usage == whole.usage
+
+
+def _numbered_calls(message: Message) -> Message:
+    """The message with tool-call ids replaced by their position (ids differ per request)."""
+    parts = [
+        ContentPart.of_tool_call(msgspec.structs.replace(p.tool_call, id=f"#{n}"))
+        if p.tool_call is not None
+        else p
+        for n, p in enumerate(message.content)
+    ]
+    return msgspec.structs.replace(message, content=tuple(parts))

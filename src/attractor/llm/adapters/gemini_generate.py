@@ -210,8 +210,9 @@ def parse_response(body: dict[str, Any], *, id_prefix: str = "", model: str = ""
     )
 
 
-def _parts(native: list[dict[str, Any]], prefix: str, start: int = 0) -> list[ContentPart]:
+def _parts(native: list[dict[str, Any]], prefix: str) -> list[ContentPart]:
     parts: list[ContentPart] = []
+    calls = 0  # numbered as GenerateStream numbers them, so both modes give the same ids
     for item in native:
         signature = item.get("thoughtSignature")
         if item.get("thought"):
@@ -221,7 +222,7 @@ def _parts(native: list[dict[str, Any]], prefix: str, start: int = 0) -> list[Co
             _attach(parts, str(signature))
         if "functionCall" in item:
             call = item["functionCall"]
-            call_id = call.get("id") or f"call_{prefix}_{start + len(parts)}"
+            call_id, calls = call.get("id") or f"call_{prefix}_{calls}", calls + 1
             data = ToolCallData(call_id, call["name"], call.get("args") or {})
             parts.append(ContentPart.of_tool_call(data))
         elif item.get("text"):
