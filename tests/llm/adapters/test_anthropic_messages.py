@@ -900,3 +900,31 @@ def _numbered_calls(message: Message) -> Message:
         for n, p in enumerate(message.content)
     ]
     return msgspec.structs.replace(message, content=tuple(parts))
+
+
+def test_local_document_path_is_read(tmp_path: Path) -> None:
+    """A document given as a local path is read and sent as base64."""
+    (tmp_path / "spec.pdf").write_bytes(b"%PDF-1.7 local")
+    doc = ContentPart(kind="document", document=DocumentData(url=str(tmp_path / "spec.pdf")))
+    body, _, _ = build_body(_request(Message(role=Role.USER, content=(doc,))))
+    source = body["messages"][0]["content"][0]["source"]
+    assert source["type"] == "base64"
+    assert base64.b64decode(source["data"]) == b"%PDF-1.7 local"
+
+
+def test_text_document_is_a_text_source() -> None:
+    """text/plain document bytes go as a text source."""
+    doc = ContentPart(
+        kind="document", document=DocumentData(data=b"notes", media_type="text/plain")
+    )
+    body, _, _ = build_body(_request(Message(role=Role.USER, content=(doc,))))
+    source = body["messages"][0]["content"][0]["source"]
+    assert source == {"type": "text", "media_type": "text/plain", "data": "notes"}
+
+
+def test_other_documents_are_unsupported() -> None:
+    """Documents Anthropic cannot read (e.g. a Word file) raise UnsupportedContentError."""
+    docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    doc = ContentPart(kind="document", document=DocumentData(data=b"PK", media_type=docx))
+    with pytest.raises(errors.UnsupportedContentError, match="PDF"):
+        build_body(_request(Message(role=Role.USER, content=(doc,))))

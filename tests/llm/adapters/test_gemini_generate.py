@@ -788,3 +788,23 @@ def _numbered_calls(message: Message) -> Message:
         for n, p in enumerate(message.content)
     ]
     return msgspec.structs.replace(message, content=tuple(parts))
+
+
+def test_local_audio_path_is_inline(tmp_path: Path) -> None:
+    """Audio given as a local path is read and sent inline with its guessed type."""
+    (tmp_path / "note.wav").write_bytes(b"RIFFdata")
+    audio = ContentPart(kind="audio", audio=AudioData(url=str(tmp_path / "note.wav")))
+    part = build_body(_request(Message(role=Role.USER, content=(audio,))))["contents"][0]["parts"][
+        0
+    ]
+    assert part["inlineData"]["mimeType"] in ("audio/wav", "audio/x-wav")
+    assert base64.b64decode(part["inlineData"]["data"]) == b"RIFFdata"
+
+
+def test_streamed_prompt_block_finishes_as_content_filter() -> None:
+    """A streamed chunk that only reports a blocked prompt ends the stream with content_filter."""
+    state = GenerateStream(MODEL, "p")
+    events = state.feed("message", {"promptFeedback": {"blockReason": "SAFETY"}})
+    assert events[-1].type == "finish"
+    assert events[-1].finish_reason is not None
+    assert events[-1].finish_reason.reason == "content_filter"

@@ -201,15 +201,15 @@ def _document(part: ContentPart) -> dict[str, Any]:
     doc = part.document
     assert doc is not None
     media_type = doc.media_type or "application/pdf"
-    source: dict[str, Any] = {"type": "url", "url": doc.url}
-    if doc.data is not None and media_type == "text/plain":
+    file = ImageData(url=doc.url, data=doc.data, media_type=media_type)
+    loaded = load_image_bytes(file, PROVIDER)  # bytes, or a local file read (any media type)
+    source = {"type": "url", "url": doc.url} if loaded is None else _base64(*loaded)
+    if loaded is not None and media_type == "text/plain":
         source = {
             "type": "text",
             "media_type": media_type,
-            "data": doc.data.decode("utf-8", "replace"),
+            "data": loaded[1].decode("utf-8", "replace"),
         }
-    elif doc.data is not None:
-        source = _base64(media_type, doc.data)
     if media_type == "application/pdf" or source["type"] == "text":
         return {"type": "document", "source": source}
     raise UnsupportedContentError(

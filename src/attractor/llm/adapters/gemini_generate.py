@@ -154,7 +154,7 @@ def _part(part: ContentPart, names: dict[str, str]) -> dict[str, Any]:
     if kind in (ContentKind.AUDIO, ContentKind.DOCUMENT) and media is not None:
         default = "audio/wav" if kind == ContentKind.AUDIO else "application/pdf"
         media_type = media.media_type or guess_media_type(media.url or "", default)
-        return _media(media_type, media.url, media.data)
+        return _image(ImageData(url=media.url, data=media.data, media_type=media_type))
     if part.extra is not None:
         return dict(part.extra)  # a provider-native part passed through (ADR 0023)
     raise errors.UnsupportedContentError(f"gemini cannot take {kind!r} parts", provider=PROVIDER)
@@ -168,6 +168,7 @@ def _media(media_type: str, url: str | None, data: bytes | None) -> dict[str, An
 
 
 def _image(image: ImageData) -> dict[str, Any]:
+    """Inline data for bytes and local files (of any media), fileData for URLs."""
     loaded = load_image_bytes(image, PROVIDER)
     if loaded is not None:
         return _media(loaded[0], None, loaded[1])
@@ -292,11 +293,12 @@ class GenerateStream:
         candidate = (data.get("candidates") or [{}])[0]
         for item in (candidate.get("content") or {}).get("parts") or []:
             out.extend(self._part(item, str(data.get("responseId") or self.id_prefix)))
-        last = candidate.get("finishReason") is not None
+        blocked = (data.get("promptFeedback") or {}).get("blockReason") is not None
+        last = candidate.get("finishReason") is not None or blocked
         out += self._close() if last else []
         for item in out:
             self.acc.process(item)
-        return [*out, self._finish(data, candidate["finishReason"])] if last else out
+        return [*out, self._finish(data, candidate.get("finishReason"))] if last else out
 
     def _open(self, kind: str) -> tuple[list[StreamEvent], str]:
         """Events opening a `kind` segment (closing another first) and its text_id."""
