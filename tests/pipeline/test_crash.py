@@ -56,19 +56,39 @@ def _completed_and_requested(log: Path) -> tuple[set[str], set[str]]:
     return done, set(requests.values())
 
 
-def kill_and_resume(tmp: Path, rng: random.Random, expected: tuple[str, ...]) -> None:
-    """One kill at a random instant, then resume and check."""
-    marks, root, dot = tmp / "marks", tmp / "runs", tmp / "crash.dot"
-    dot.write_text(pipeline(marks))
+def _spawn(dot: Path, root: Path, cli: bool, rng: random.Random) -> subprocess.Popen[bytes]:
+    """Start the run in a child process and wait a random time inside its run."""
+    if cli:
+        args = ["-m", "attractor", "run", str(dot), "--logs-root", str(root), "--quiet"]
+    else:
+        args = ["-c", DRIVER, str(dot), str(root)]
     proc = subprocess.Popen(
-        [sys.executable, "-c", DRIVER, str(dot), str(root)],
+        [sys.executable, *args],
         stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
     )
     assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == b"ready"
-    time.sleep(rng.uniform(0.0, 0.4))
+    if cli:
+        root.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + 20
+        while not any(root.iterdir()) and time.monotonic() < deadline:  # the run has begun
+            time.sleep(0.005)
+    else:
+        assert proc.stdout.readline().strip() == b"ready"
+    time.sleep(rng.uniform(0.0, 0.3))
+    return proc
+
+
+def kill_and_resume(
+    tmp: Path, rng: random.Random, expected: tuple[str, ...], cli: bool = False
+) -> None:
+    """One kill at a random instant, then resume and check."""
+    marks, root, dot = tmp / "marks", tmp / "runs", tmp / "crash.dot"
+    dot.write_text(pipeline(marks))
+    proc = _spawn(dot, root, cli, rng)
+    assert proc.stdout is not None
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     proc.stdout.close()
@@ -110,21 +130,28 @@ def uninterrupted(tmp: Path) -> tuple[str, ...]:
     return top.completed
 
 
-def _kills(tmp_path: Path, n: int, seed: int) -> None:
+def _kills(tmp_path: Path, n: int, seed: int, cli: bool) -> None:
     expected = uninterrupted(tmp_path / "whole")
     rng = random.Random(seed)
     for i in range(n):
         case = tmp_path / f"kill{i}"
         case.mkdir()
-        kill_and_resume(case, rng, expected)
+        kill_and_resume(case, rng, expected, cli)
 
 
-def test_sigkill_then_resume_10_times(tmp_path: Path) -> None:
-    """Ten kills at random instants: every run resumes to the same end, no tool runs twice."""
-    _kills(tmp_path, 10, seed=4)
+def test_sigkill_attractor_run_then_resume_10_times(tmp_path: Path) -> None:
+    """Ten kills of `python -m attractor run` at random instants: every run resumes to the
+    same end, and no completed tool command runs twice."""
+    _kills(tmp_path, 10, seed=4, cli=True)
 
 
 @pytest.mark.slow
-def test_sigkill_then_resume_60_times(tmp_path: Path) -> None:
-    """Sixty kills at random instants (slow suite)."""
-    _kills(tmp_path, 60, seed=44)
+def test_sigkill_attractor_run_then_resume_50_times(tmp_path: Path) -> None:
+    """Fifty kills of `python -m attractor run` (slow suite)."""
+    _kills(tmp_path, 50, seed=45, cli=True)
+
+
+@pytest.mark.slow
+def test_sigkill_start_run_then_resume_60_times(tmp_path: Path) -> None:
+    """Sixty kills of a process inside `start_run` (slow suite)."""
+    _kills(tmp_path, 60, seed=44, cli=False)
