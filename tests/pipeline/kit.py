@@ -42,6 +42,7 @@ from attractor.pipeline.handlers import HandlerRegistry
 from attractor.pipeline.machine import PipelineMachine
 from attractor.pipeline.model import CodergenCall, CodergenReply, Outcome, RunConfig, StageStatus
 from attractor.pipeline.state import RunState
+from attractor.pipeline.threads import ThreadBook
 
 Reply = CodergenReply | Callable[[CodergenCall], CodergenReply]
 
@@ -108,6 +109,7 @@ class World:
     questions: list[Any] = field(default_factory=list)
     commands: list[RunShell] = field(default_factory=list)
     writes: list[WriteFile] = field(default_factory=list)
+    book: ThreadBook = field(default_factory=ThreadBook)  # fills `full` history, as run.py does
     _attempts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     _answer_i: int = 0
 
@@ -119,7 +121,7 @@ class World:
             if fn is None:
                 return EffectError(kind="not_found", message=f"no function {request.name!r}")
             return Called(value=fn(request.args))
-        call = msgspec.convert(request.args, CodergenCall)
+        call = self.book.expand(msgspec.convert(request.args, CodergenCall))
         self.calls.append(call)
         script = self.replies.get(call.node_id) or self.replies.get("*")
         if not script:
@@ -242,7 +244,9 @@ def run_dot(
     else:
         machine = PipelineMachine(started(source, **start), registry)
     fake = world.interpreter(seed)
-    result = asyncio.run(drive(machine, store, fake, max_steps=max_steps))
+    for entry in store.entries():
+        world.book(entry)
+    result = asyncio.run(drive(machine, store, fake, max_steps=max_steps, observe=world.book))
     return Ran(result.state, store, world, fake, result.stopped)
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
-
 from attractor.effects import RunShell, ShellRan
 from attractor.pipeline.model import StageStatus
 from attractor.pipeline.run import RunOptions, start_run
@@ -28,13 +26,6 @@ def _refuse_check(request: RunShell) -> ShellRan:
     return ShellRan(exit_code=code, stdout="", stderr="", duration_ms=1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reducer._stage_completed records a SKIPPED outcome in `outcomes` (and `completed`), "
-    "and decider._unsatisfied_gate then treats a skipped goal gate as unsatisfied: the run "
-    "loops through retry_target until the execution bound. Spec §5.2: SKIPPED proceeds "
-    "without recording an outcome; §3.4 checks recorded outcomes only",
-)
 def test_skipped_goal_gate_does_not_block_the_exit() -> None:
     """A goal-gate tool stage skipped by its pre hook does not keep the run from exiting."""
     ran = run_dot(SKIPPED_GATE, World(shell=_refuse_check), max_node_executions=30)
@@ -50,12 +41,6 @@ def test_skipped_stage_leaves_the_context_alone() -> None:
     assert "tool.output" not in ran.context
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handlers/tool.py _outcome: a stdout of 64 KiB or more arrives as a BlobRef and "
-    "`tool.output` becomes the placeholder '(blob sha256-…)' — downstream conditions and "
-    "prompts never see the output (spec §4.10: tool.output is the command's stdout)",
-)
 def test_large_tool_output_reaches_the_context(tmp_path: Path) -> None:
     """A 100 KB stdout is (at least the start of it) in `tool.output`, not a blob digest."""
     dot = tmp_path / "big.dot"
@@ -70,13 +55,6 @@ def test_large_tool_output_reaches_the_context(tmp_path: Path) -> None:
     assert top.context["tool.output"].startswith("aaaaaaaaaa")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="decider.decide steps every traversal against the same `state.executions` (the "
-    "look-ahead only counts within one traversal), so parallel branches stepped in one batch "
-    "each run up to the limit: with max_node_executions=10 and two 20-stage branches, 18 "
-    "stages start (the run-wide bound is exceeded)",
-)
 def test_execution_bound_holds_across_parallel_branches() -> None:
     """No more than `max_node_executions` stages start, even with branches running together."""
     a = " -> ".join(f"a{i}" for i in range(20))
@@ -91,13 +69,6 @@ def test_execution_bound_holds_across_parallel_branches() -> None:
     assert ran.outcome.status == StageStatus.FAIL
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handlers/human.question_id is `<node>@<index>.<attempt>` with the traversal-local "
-    "index, so two parallel branches reaching the same gate ask two concurrent questions with "
-    "the same id ('g@2.1' twice): answers by id (answers file, HTTP) cannot tell them apart. "
-    "The id needs the stream (e.g. the branch) when it is not the top-level run",
-)
 def test_concurrent_questions_have_distinct_ids() -> None:
     """Two branches waiting at the same human gate get questions with different ids."""
     source = """digraph n {
@@ -113,14 +84,6 @@ def test_concurrent_questions_have_distinct_ids() -> None:
     assert len(set(ids)) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fidelity.resolve_thread_key falls back to the previous node's *id*, and turns are "
-    "stored under the key of the node that made them; so in a chain a -> b -> c with "
-    "default_fidelity=full and no thread_id, a's key is 'start', b's 'a', c's 'b' and no node "
-    "ever gets any history. The fallback should continue the previous node's thread (its "
-    "resolved key), so the chain shares one session (spec §5.4 thread resolution step 5)",
-)
 def test_full_fidelity_chain_without_thread_ids_shares_history() -> None:
     """With default_fidelity=full and no thread ids, each stage continues the previous one's
     session and sees the earlier turns."""
@@ -155,13 +118,6 @@ def test_manager_steer_writes_into_the_childs_stage_dir() -> None:
     assert "focus on tests\n" in world.files["/runs/r1/mgr.child/hang/steer.md"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="run.resume_run drives the old run to its run.finished and returns: when that run "
-    "ends by a loop_restart edge (state.restart_at set), the new linked run is never started "
-    "(start_run has the restart loop, resume_run and fork_run do not), so a run killed before "
-    "its loop restart resumes to 'success: loop restart at X' and stops",
-)
 def test_resume_continues_into_the_loop_restart(tmp_path: Path) -> None:
     """A run interrupted before its loop_restart edge, resumed, starts the linked run too."""
     from attractor.pipeline.run import resume_run
@@ -206,14 +162,6 @@ def _full_thread_log_bytes(n: int) -> int:
     return sum(len(line) for line in ran.store.lines)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handlers/codergen.codergen_call puts the whole `full` thread history (and the whole "
-    "context) into every Call effect, and effect.requested records the request whole, so a "
-    "thread of n stages writes O(n²) bytes: 20 stages of 2 KB replies log 0.52 MB, 40 stages "
-    "1.84 MB (x3.5). DESIGN §3.2: the log grows linearly — record the digest and the new "
-    "turns only (the fold can rebuild the history)",
-)
 def test_full_fidelity_log_grows_linearly() -> None:
     """Doubling a `full`-fidelity thread at most about doubles the log."""
     assert _full_thread_log_bytes(40) <= 2.3 * _full_thread_log_bytes(20)

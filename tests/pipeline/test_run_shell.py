@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from attractor.events import LogCorruptError
-from attractor.pipeline.events import RunFinished
+from attractor.events import LogCorruptError, read_log
+from attractor.pipeline.events import RunFinished, StageCompleted
 from attractor.pipeline.model import CodergenCall, CodergenReply, StageStatus
 from attractor.pipeline.run import (
     RunError,
@@ -101,8 +101,9 @@ def test_tool_pre_hook_refuses(tmp_path: Path) -> None:
     mark = tmp_path / "mark"
     result = run(tmp_path, tool(f"touch {mark}", ', tool_hooks.pre="exit 1"'))
     assert not mark.exists()
-    stages = list(result.state.top().outcomes.values())  # type: ignore[union-attr]
-    assert any(o.status == StageStatus.SKIPPED for o in stages)
+    completed = [e.event for e in read_log(result.run_dir / "events.jsonl")]
+    skipped = [e for e in completed if isinstance(e, StageCompleted) and e.node == "t"]
+    assert [e.outcome.status for e in skipped] == [StageStatus.SKIPPED]
 
 
 class Raising:

@@ -175,6 +175,7 @@ class ShellRan(_Result, frozen=True, tag="shell"):
     stderr: Text
     duration_ms: int
     timed_out: bool = False
+    stdout_head: str = ""  # the first 16 KiB of stdout when stdout itself went to a blob
 
 
 class FileRead(_Result, frozen=True, tag="read_file"):

@@ -46,6 +46,7 @@ Performer = Callable[[Any], Awaitable[EffectOutcome]]
 UserFunction = Callable[[Any], Any]
 
 _KILL_GRACE_S = 2.0
+_HEAD_BYTES = 16 * 1024
 
 
 class LiveInterpreter(TaskInterpreter):
@@ -137,9 +138,12 @@ class LiveInterpreter(TaskInterpreter):
             out, err = await asyncio.wait_for(reads, None if not timed_out else _KILL_GRACE_S)
         except TimeoutError:
             out, err = b"", b"(output lost: a process outside the group kept the pipes open)"
+        stdout = self.blobs.pack(out.decode("utf-8", "replace"))
+        head = "" if isinstance(stdout, str) else out[:_HEAD_BYTES].decode("utf-8", "ignore")
         return ShellRan(
             exit_code=proc.returncode if proc.returncode is not None else -1,
-            stdout=self.blobs.pack(out.decode("utf-8", "replace")),
+            stdout=stdout,
+            stdout_head=head,
             stderr=self.blobs.pack(err.decode("utf-8", "replace")),
             duration_ms=int((time.monotonic() - started) * 1000),
             timed_out=timed_out,

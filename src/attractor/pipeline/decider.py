@@ -49,6 +49,7 @@ from attractor.pipeline.handlers import (
     SpawnChild,
     Step,
 )
+from attractor.pipeline.handlers.human import question_id
 from attractor.pipeline.handlers.parallel import int_attr, join_satisfied
 from attractor.pipeline.model import Outcome, StageStatus
 from attractor.pipeline.reducer import CANCELLED, child_stream, reduce_traversal
@@ -78,6 +79,9 @@ def decide(state: RunState, registry: HandlerRegistry) -> list[Emit]:
             continue
         events = _traversal(state, t, registry)
         out.extend(events)
+        started = sum(isinstance(e, StageStarted) for _, e in events)
+        if started:  # the run-wide bound counts stages started by earlier traversals too
+            state = replace(state, executions=state.executions + started)
         if any(s == "run" and isinstance(e, RunFinished) for s, e in events):
             break
     return out
@@ -392,7 +396,7 @@ def _interview_done(t: Traversal, node: Node) -> InterviewCompleted | None:
     if answered is None:
         return None
     a = answered.answer
-    qid = f"{node.id}@{t.index}.{t.attempt}"
+    qid = question_id(t.stream, node.id, t.index, t.attempt)
     return InterviewCompleted(
         node=node.id, question_id=qid, answer=a.value or a.text, timed_out=a.timed_out
     )

@@ -29,13 +29,17 @@ def resolve_fidelity(edge: Edge | None, node: Node, graph: Graph) -> str:
     return DEFAULT_MODE
 
 
-def resolve_thread_key(edge: Edge | None, node: Node, graph: Graph, prev_node: str) -> str:
-    """Node `thread_id`, edge `thread_id`, graph default thread, subgraph class, previous node."""
+def resolve_thread_key(
+    edge: Edge | None, node: Node, graph: Graph, prev_node: str, prev_thread: str = ""
+) -> str:
+    """Node `thread_id`, edge `thread_id`, graph default thread, subgraph class, then the
+    previous stage's thread (so a chain continues one session), then the previous node id."""
     for value in (
         node.thread_id,
         edge.thread_id if edge else "",
         graph.get("thread_id") or "",
         node.subgraph_classes[0] if node.subgraph_classes else "",
+        prev_thread,
         prev_node,
     ):
         if value:
@@ -57,7 +61,8 @@ def build_thread(
 ) -> Thread:
     """The fidelity, thread key and carried context for one codergen call."""
     mode = resolve_fidelity(edge, node, graph)
-    key = resolve_thread_key(edge, node, graph, prev_node)
+    prev_thread = turns[-1][0] if turns else ""
+    key = resolve_thread_key(edge, node, graph, prev_node, prev_thread)
     if mode == "full":
         history = tuple((p, r) for k, p, r in turns if k == key)
         return Thread(fidelity=mode, key=key, history=history)

@@ -105,6 +105,8 @@ class CodergenCall(msgspec.Struct, frozen=True, omit_defaults=True):
     thread_key: str = ""
     preamble: str = ""  # the carried-over context for non-`full` fidelity (spec §5.4)
     history: list[tuple[str, str]] = []  # earlier (prompt, response) turns of the thread, `full`
+    history_turns: int = 0  # recorded instead of `history`; the performer fills history in
+    stream: str = ""  # the traversal that asks (whose thread the history belongs to)
 
 
 class CodergenReply(msgspec.Struct, frozen=True, omit_defaults=True):

@@ -178,12 +178,13 @@ def _stage_completed(t: Traversal, event: StageCompleted) -> Traversal:
     thread = t.thread
     if event.thread_key:
         thread = (*thread, (event.thread_key, event.prompt, event.response))
+    skipped = outcome.status == StageStatus.SKIPPED  # spec §5.2: proceed, record no outcome
     return replace(
         t,
         phase="route",
         context=ctx,
         completed=(*t.completed, node),
-        outcomes={**t.outcomes, node: outcome},
+        outcomes=t.outcomes if skipped else {**t.outcomes, node: outcome},
         retries=retries,
         result=outcome,
         results=(),

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -32,7 +33,12 @@ from attractor.effects import (
     replay,
 )
 from attractor.events import Entry, EventLog, LogReader, read_log
-from attractor.pipeline.backends import CodergenBackend, as_call_performer, backend_from_spec
+from attractor.pipeline.backends import (
+    CodergenBackend,
+    as_call_performer,
+    backend_from_spec,
+    decode_call,
+)
 from attractor.pipeline.events import RunForked, RunStarted
 from attractor.pipeline.handlers import HandlerRegistry, builtin_registry
 from attractor.pipeline.interviewers import (
@@ -44,7 +50,9 @@ from attractor.pipeline.interviewers import (
 )
 from attractor.pipeline.machine import PipelineMachine
 from attractor.pipeline.model import RunConfig
+from attractor.pipeline.reducer import prepare_graph
 from attractor.pipeline.state import RunState
+from attractor.pipeline.threads import ThreadBook
 
 Observer = Callable[[Entry], None]
 MAX_LOOP_RESTARTS = 100
@@ -124,33 +132,57 @@ def interviewer_for(options: RunOptions) -> Interviewer:
     return ConsoleInterviewer()
 
 
-def _interpreter(
-    log: EventLog, backend: CodergenBackend, interviewer: Interviewer
-) -> LiveInterpreter:
-    return LiveInterpreter(
-        log.blobs,
-        performers={AskHuman: as_performer(interviewer)},
-        calls={"codergen": as_call_performer(backend)},
-    )
+class _Session:
+    """How a run is carried out in this process: backend, interviewer, observers, registry."""
 
+    def __init__(
+        self,
+        options: RunOptions,
+        backend: CodergenBackend,
+        interviewer: Interviewer,
+        observers: Sequence[Observer],
+        registry: HandlerRegistry | None,
+    ) -> None:
+        self.options, self.backend, self.interviewer = options, backend, interviewer
+        self.observers, self.registry = observers, registry
 
-async def start_run(
-    dot_path: str | Path,
-    options: RunOptions | None = None,
-    *,
-    observers: Sequence[Observer] = (),
-    interviewer: Interviewer | None = None,
-    backend: CodergenBackend | None = None,
-    registry: HandlerRegistry | None = None,
-    start_at: str = "",
-    parent_run: str = "",
-) -> RunResult:
-    """Prepare `dot_path` and run it to the end in a new run directory under `logs_root`."""
-    options = options or RunOptions()
-    source, graph = prepare(dot_path)
-    backend = backend or backend_from_spec(options.backend)
-    interviewer = interviewer or interviewer_for(options)
-    for _ in range(MAX_LOOP_RESTARTS + 1):
+    def interpreter(self, log: EventLog, book: ThreadBook) -> LiveInterpreter:
+        """The live interpreter: humans through the interviewer, codergen through the backend
+        (with `full` thread history filled in from the book)."""
+        perform = as_call_performer(self.backend)
+
+        async def codergen(args: Any) -> Any:
+            return await perform(msgspec.to_builtins(book.expand(decode_call(args))))
+
+        return LiveInterpreter(
+            log.blobs,
+            performers={AskHuman: as_performer(self.interviewer)},
+            calls={"codergen": codergen},
+        )
+
+    async def drive(self, machine: PipelineMachine, log_path: Path) -> RunResult:
+        """Drive `machine` on the log at `log_path` (fresh or resumed) to its end."""
+        book = ThreadBook()
+        if log_path.exists():
+            for entry in read_log(log_path):  # a resume: the book catches up with the log
+                book(entry)
+
+        def observe(entry: Entry) -> None:
+            book(entry)
+            for fn in self.observers:
+                fn(entry)
+
+        with EventLog.open(log_path, fsync=self.options.fsync) as log:
+            outcome: DriveResult[RunState] = await drive(
+                machine, log, self.interpreter(log, book), observe=observe
+            )
+        return RunResult(run_dir=log_path.parent, state=outcome.state, stopped=outcome.stopped)
+
+    async def new_run(
+        self, source: str, dot_path: str, graph: Graph, start_at: str, parent_run: str
+    ) -> RunResult:
+        """A fresh run directory and log for `source`, driven to its end."""
+        options = self.options
         run_id = new_run_id()
         run_dir = (Path(options.logs_root) / run_id).resolve()
         config = RunConfig(
@@ -168,39 +200,57 @@ async def start_run(
             goal=graph.goal,
             dot_source=source,
             dot_digest=hashlib.sha256(source.encode()).hexdigest(),
-            dot_path=str(Path(dot_path)),
+            dot_path=dot_path,
             config=config,
             attractor_version=__version__,
             start_at=start_at,
             parent_run=parent_run,
         )
-        machine = PipelineMachine(started, registry)
-        result = await _drive(
-            machine, run_dir / "events.jsonl", options, backend, interviewer, observers
-        )
-        if not result.state.restart_at:
-            return result
-        start_at, parent_run = result.state.restart_at, run_id
-    raise RunError(f"more than {MAX_LOOP_RESTARTS} loop restarts; stopping")
+        return await self.drive(PipelineMachine(started, self.registry), run_dir / "events.jsonl")
+
+    async def follow_restarts(self, result: RunResult) -> RunResult:
+        """A run that ended by a `loop_restart` edge continues as a new linked run, and so on."""
+        for _ in range(MAX_LOOP_RESTARTS):
+            started = result.state.started
+            if not result.state.restart_at or started is None:
+                return result
+            graph = prepare_graph(started.dot_source, started.dot_path)
+            result = await self.new_run(
+                started.dot_source,
+                started.dot_path,
+                graph,
+                start_at=result.state.restart_at,
+                parent_run=started.run_id,
+            )
+        if result.state.restart_at:
+            raise RunError(f"more than {MAX_LOOP_RESTARTS} loop restarts; stopping")
+        return result
 
 
-async def _drive(
-    machine: PipelineMachine,
-    log_path: Path,
-    options: RunOptions,
-    backend: CodergenBackend,
-    interviewer: Interviewer,
-    observers: Sequence[Observer],
+async def start_run(
+    dot_path: str | Path,
+    options: RunOptions | None = None,
+    *,
+    observers: Sequence[Observer] = (),
+    interviewer: Interviewer | None = None,
+    backend: CodergenBackend | None = None,
+    registry: HandlerRegistry | None = None,
+    start_at: str = "",
+    parent_run: str = "",
 ) -> RunResult:
-    def observe(entry: Entry) -> None:
-        for fn in observers:
-            fn(entry)
-
-    with EventLog.open(log_path, fsync=options.fsync) as log:
-        outcome: DriveResult[RunState] = await drive(
-            machine, log, _interpreter(log, backend, interviewer), observe=observe
-        )
-    return RunResult(run_dir=log_path.parent, state=outcome.state, stopped=outcome.stopped)
+    """Prepare `dot_path` and run it to the end in a new run directory under `logs_root`
+    (following loop restarts into new linked runs)."""
+    options = options or RunOptions()
+    source, graph = prepare(dot_path)
+    session = _Session(
+        options,
+        backend or backend_from_spec(options.backend),
+        interviewer or interviewer_for(options),
+        observers,
+        registry,
+    )
+    result = await session.new_run(source, str(Path(dot_path)), graph, start_at, parent_run)
+    return await session.follow_restarts(result)
 
 
 def _absolute_backend(spec: str) -> str:
@@ -249,14 +299,20 @@ async def resume_run(
     registry: HandlerRegistry | None = None,
     options: RunOptions | None = None,
 ) -> RunResult:
-    """Continue a run from its log: completed effects are never repeated (DESIGN §1)."""
+    """Continue a run from its log: completed effects are never repeated (DESIGN §1). A run that
+    ends by a loop restart continues into its new linked run, as `start_run` does."""
     log = run_log(run_dir)
     started = _started(log)
     opts = options or _recorded_options(started)
-    backend = backend or backend_from_spec(started.config.backend)
-    interviewer = interviewer or interviewer_for(opts)
-    machine = PipelineMachine(started, registry)
-    return await _drive(machine, log, opts, backend, interviewer, observers)
+    session = _Session(
+        opts,
+        backend or backend_from_spec(started.config.backend),
+        interviewer or interviewer_for(opts),
+        observers,
+        registry,
+    )
+    result = await session.drive(PipelineMachine(started, registry), log)
+    return await session.follow_restarts(result)
 
 
 async def replay_run(

@@ -37,7 +37,9 @@ def _success(inp: HandlerInput, prompt: str, response: str) -> Done:
 
 
 def codergen_call(inp: HandlerInput, prompt: str, purpose: str = "stage") -> Call:
-    """The backend call for this stage, with its fidelity and thread."""
+    """The backend call for this stage, with its fidelity and thread. A `full` thread's earlier
+    turns are recorded by count only (`history_turns`); the performer fills them in from the
+    log (`attractor.pipeline.threads.ThreadBook`), so the log grows linearly."""
     thread = inp.thread
     call = CodergenCall(
         node_id=inp.node.id,
@@ -50,7 +52,8 @@ def codergen_call(inp: HandlerInput, prompt: str, purpose: str = "stage") -> Cal
         fidelity=thread.fidelity if thread else "compact",
         thread_key=thread.key if thread else inp.node.id,
         preamble=thread.preamble if thread else "",
-        history=list(thread.history) if thread else [],
+        history_turns=len(thread.history) if thread else 0,
+        stream=inp.stream,
     )
     return Call(name="codergen", args=msgspec.to_builtins(call))
 

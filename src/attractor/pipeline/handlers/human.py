@@ -27,9 +27,11 @@ def _choices(inp: HandlerInput) -> list[_Choice]:
     return out
 
 
-def question_id(inp: HandlerInput) -> str:
-    """The stable id of this node's question for this visit and attempt."""
-    return f"{inp.node.id}@{inp.index}.{inp.attempt}"
+def question_id(stream: str, node: str, index: int, attempt: int) -> str:
+    """The stable id of a node's question for one visit and attempt: `gate@3.1`, prefixed by the
+    branch or child stream when not asked on the top-level run (`fan@2:0/gate@3.1`)."""
+    local = f"{node}@{index}.{attempt}"
+    return local if stream == "run" else f"{stream.removeprefix('run/')}/{local}"
 
 
 def _match(answer: str, choices: list[_Choice]) -> _Choice | None:
@@ -58,7 +60,7 @@ class WaitForHumanHandler:
         if not inp.results:
             timeout = inp.node.timeout
             question = Question(
-                id=question_id(inp),
+                id=question_id(inp.stream, inp.node.id, inp.index, inp.attempt),
                 text=inp.node.get("question") or inp.node.label or "Select an option:",
                 kind="multiple_choice",
                 options=tuple(Option(key=c.key, label=c.label) for c in choices),

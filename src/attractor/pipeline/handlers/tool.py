@@ -91,7 +91,9 @@ def _outcome(inp: HandlerInput, command: str, result: object) -> Done:
         return done("fail", failure_reason=f"could not run tool_command: {result.message}")
     if not isinstance(result, ShellRan):
         return done("fail", failure_reason="tool_command produced no shell result")
-    stdout = result.stdout if isinstance(result.stdout, str) else f"(blob {result.stdout.digest})"
+    stdout = result.stdout
+    if not isinstance(stdout, str):  # a large output: its head, and where the rest is
+        stdout = f"{result.stdout_head}\n… [{stdout.size} bytes in all; blob {stdout.digest}]"
     stderr = result.stderr if isinstance(result.stderr, str) else ""
     updates = {"tool.output": stdout, "tool.exit_code": result.exit_code, "last_stage": inp.node.id}
     if result.timed_out:
