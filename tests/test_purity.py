@@ -39,6 +39,7 @@ PURE_MODULES = [
     "pipeline/decider.py",
     "pipeline/machine.py",
     "pipeline/status.py",
+    "pipeline/threads.py",
 ]
 
 
