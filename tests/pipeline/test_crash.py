@@ -18,7 +18,7 @@ import pytest
 
 from attractor.effects import EffectCompleted, EffectRequested, RunShell
 from attractor.events import read_log, verify_log
-from attractor.pipeline.run import RunOptions, replay_run, resume_run, start_run
+from attractor.pipeline.run import RunError, RunOptions, replay_run, resume_run, start_run
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = [f"t{i}" for i in range(8)]
@@ -97,6 +97,10 @@ def kill_and_resume(
         return  # killed before the run existed: nothing to resume
     run_dir = runs[0]
     log = run_dir / "events.jsonl"
+    if log.stat().st_size == 0:  # killed between creating the log and its first append
+        with pytest.raises(RunError):
+            asyncio.run(resume_run(run_dir))
+        return
     verify_log(log)  # only a torn tail is tolerated
     completed, requested = _completed_and_requested(log)
     result = asyncio.run(resume_run(run_dir))
