@@ -97,7 +97,7 @@ def kill_and_resume(
         return  # killed before the run existed: nothing to resume
     run_dir = runs[0]
     log = run_dir / "events.jsonl"
-    if log.stat().st_size == 0:  # killed between creating the log and its first append
+    if b"\n" not in log.read_bytes():  # killed before the first line was complete
         with pytest.raises(RunError):
             asyncio.run(resume_run(run_dir))
         return
