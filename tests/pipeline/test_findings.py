@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from attractor.effects import RunShell, ShellRan
 from attractor.pipeline.model import StageStatus
 from attractor.pipeline.run import RunOptions, start_run
