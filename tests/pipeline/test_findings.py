@@ -169,14 +169,6 @@ def test_full_fidelity_log_grows_linearly() -> None:
     assert _full_thread_log_bytes(40) <= 2.3 * _full_thread_log_bytes(20)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handlers/manager.child_path resolves stack.child_dotfile against the *spelling* of "
-    "the graph's filename: replay_run(pipeline=<the identical manager.dot given by a relative "
-    "path>) asks ReadFile('fixtures/runs/manager/manager_child.dot') where the run recorded "
-    "the absolute path, and reports a divergence although nothing changed. The child path "
-    "should be resolved against an absolute DOT path (and run.started record it absolute)",
-)
 def test_replay_against_the_same_pipeline_by_relative_path(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

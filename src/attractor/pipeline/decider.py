@@ -242,6 +242,8 @@ def node_is_codergen(node: Node) -> bool:
 def _thread(state: RunState, t: Traversal, graph: Graph, node: Node) -> Any:
     if handler_type(node) not in ("codergen", "parallel.fan_in"):
         return None
+    if state.started is not None and state.started.config.backend == "simulate":
+        return None  # simulated stages call no backend: no thread, no preamble to build
     edge = _incoming(graph, t.prev_node, t.node)
     run_id = state.started.run_id if state.started else ""
     return build_thread(

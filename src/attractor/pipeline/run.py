@@ -8,12 +8,13 @@ is recorded in `run.started`, so resume and replay need nothing but the log.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import shutil
 import sys
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -249,7 +250,10 @@ async def start_run(
         observers,
         registry,
     )
-    result = await session.new_run(source, str(Path(dot_path)), graph, start_at, parent_run)
+    # recorded absolute: child pipelines resolve against it, from any working directory
+    result = await session.new_run(
+        source, str(Path(dot_path).resolve()), graph, start_at, parent_run
+    )
     return await session.follow_restarts(result)
 
 
@@ -329,7 +333,7 @@ async def replay_run(
     divergence is where behaviour changes.
     """
     log = run_log(source)
-    override = prepare(pipeline)[1] if pipeline else None
+    override = prepare(Path(pipeline).resolve())[1] if pipeline else None
     machine = PipelineMachine.from_log(read_log(log), registry, graph_override=override)
 
     def observe(entry: Entry) -> None:
@@ -377,6 +381,26 @@ async def fork_run(
         registry=registry,
         options=opts,
     )
+
+
+async def run_events(
+    dot_path: str | Path, options: RunOptions | None = None, **kwargs: Any
+) -> AsyncIterator[Entry]:
+    """Start a run and yield its entries as they are appended — the stream API for hosts (spec
+    §9.6): `async for entry in run_events("p.dot"): ...`. Errors of the run are raised at the
+    end of the iteration; leaving the loop early cancels the run (resume it later)."""
+    queue: asyncio.Queue[Entry | None] = asyncio.Queue()
+    observers = [*kwargs.pop("observers", ()), queue.put_nowait]
+    task = asyncio.ensure_future(start_run(dot_path, options, observers=observers, **kwargs))
+    task.add_done_callback(lambda _: queue.put_nowait(None))
+    try:
+        while (entry := await queue.get()) is not None:
+            yield entry
+        await task
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 def is_interactive() -> bool:
