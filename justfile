@@ -12,10 +12,10 @@ setup:
     {{py}} -m pip install -q -e '.[dev]'
     -command -v dot >/dev/null || (command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq graphviz) >/dev/null 2>&1) || true
 
-# run the demo pipeline end to end
+# run the demo pipeline end to end (the README's first line), then show its stages from the log
 demo:
-    {{py}} -m attractor --version
-    {{py}} -m attractor log show fixtures/logs/demo.jsonl
+    {{py}} -m attractor run examples/smoke.dot --auto-approve --logs-root runs
+    {{py}} -m attractor log show "runs/$(ls -t runs | head -n 1)" --type "stage.*"
 
 # the whole fast test suite
 test *ARGS:
@@ -51,6 +51,7 @@ bench:
 # regenerate golden logs under fixtures/ (review the diff: a format change needs an upcaster instead)
 golden-update:
     {{py}} -m attractor.testing.golden update
+    {{py}} -m tests.pipeline.golden_update
 
 # build the docs index (docs/ is plain Markdown)
 docs:
