@@ -170,14 +170,16 @@ def test_full_fidelity_log_grows_linearly() -> None:
 
 
 def test_replay_against_the_same_pipeline_by_relative_path(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Replaying the manager golden log against its own (unchanged) DOT file, named by a relative
-    path, reproduces it."""
+    """A manager run replayed against its own (unchanged) DOT file, named by a relative path,
+    reproduces it (the child path resolves against the absolute DOT path)."""
     from attractor.pipeline.run import replay_run
 
-    root = Path(__file__).resolve().parents[2]
-    monkeypatch.chdir(root)
-    case = Path("fixtures/runs/manager")
-    result = asyncio.run(replay_run(case, pipeline=case / "manager.dot"))
+    case = Path(__file__).resolve().parents[2] / "fixtures" / "runs" / "manager"
+    for name in ("manager.dot", "manager_child.dot"):
+        (tmp_path / name).write_text((case / name).read_text())
+    monkeypatch.chdir(tmp_path)
+    ran = asyncio.run(start_run(Path("manager.dot"), RunOptions(logs_root="runs", fsync=False)))
+    result = asyncio.run(replay_run(ran.run_dir, pipeline=Path("manager.dot")))
     assert result.stopped == "done"
