@@ -183,7 +183,7 @@ def _stage_completed(t: Traversal, event: StageCompleted) -> Traversal:
         t,
         phase="route",
         context=ctx,
-        completed=(*t.completed, node),
+        **t.with_completed(node),
         outcomes=t.outcomes if skipped else {**t.outcomes, node: outcome},
         retries=retries,
         result=outcome,

@@ -8,6 +8,7 @@ moves them, the decider reads them.
 
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any, Literal
 
 import msgspec
@@ -31,6 +32,8 @@ Phase = Literal[
 
 Kind = Literal["top", "branch", "child"]
 
+CHUNK = 64
+
 
 class Traversal(msgspec.Struct, frozen=True):
     """One cursor walking one graph on one stream."""
@@ -47,7 +50,8 @@ class Traversal(msgspec.Struct, frozen=True):
     waiting_on: str = ""
     jitter: float = 1.0
     context: dict[str, Any] = {}
-    completed: tuple[str, ...] = ()
+    done_chunks: tuple[tuple[str, ...], ...] = ()  # completed nodes, in full chunks …
+    done_tail: tuple[str, ...] = ()  # … and the last partial chunk (see `completed`)
     outcomes: dict[str, Outcome] = {}
     retries: dict[str, int] = {}
     parent: str = ""  # the stream that spawned this one
@@ -63,6 +67,19 @@ class Traversal(msgspec.Struct, frozen=True):
     thread: tuple[tuple[str, str, str], ...] = ()  # (thread key, prompt, response) of codergen
     prev_node: str = ""  # where the traversal came from (for the incoming edge's attributes)
     via_join: bool = False  # arrived at this node from its own parallel node's join
+
+    @property
+    def completed(self) -> tuple[str, ...]:
+        """Every node completed by this traversal, in order."""
+        return (*chain.from_iterable(self.done_chunks), *self.done_tail)
+
+    def with_completed(self, node: str) -> dict[str, Any]:
+        """The fields that append `node` to `completed`: amortized O(1) — the tail is copied
+        (at most `CHUNK` names) and the chunk tuple only once per `CHUNK` appends, so folding a
+        long run stays linear (an immutable tuple copied whole per stage would be quadratic)."""
+        if len(self.done_tail) < CHUNK:
+            return {"done_tail": (*self.done_tail, node)}
+        return {"done_chunks": (*self.done_chunks, self.done_tail), "done_tail": (node,)}
 
 
 class RunState(msgspec.Struct, frozen=True):
