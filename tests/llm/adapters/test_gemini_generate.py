@@ -4,20 +4,16 @@ Every request passes the fake server's validation against `google.genai.types` (
 refused at every depth), so each test also checks the body's wire shape.
 """
 
-import asyncio
 import base64
-import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import httpx
-import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from attractor.llm import (
-    Client,
     ContentPart,
     DocumentData,
     ImageData,
@@ -26,13 +22,11 @@ from attractor.llm import (
     ResponseFormat,
     Role,
     ThinkingData,
-    Tool,
     ToolCallData,
     ToolChoice,
     errors,
     generate,
     generate_object,
-    stream_object,
 )
 from attractor.llm.adapters.gemini_generate import GenerateStream, build_body, parse_response
 from attractor.llm.types import AudioData
@@ -48,33 +42,16 @@ from attractor.testing.fake_providers import (
 )
 from attractor.testing.fake_providers._validate import load_validators
 
-from .conftest import TEST_KEY, MakeClient, check_runtime_isolation, mock_client, mutate_json
+from ._samples import GEMINI_BODY, GEMINI_CHUNKS, gemini_sse
+from ._shared import PNG, WEATHER, check_payload, make_request, scripted, sent_body
+from .conftest import TEST_KEY, MakeClient
 
 pytestmark = pytest.mark.anyio
 
 MODEL = "gemini-2.5-pro"
-WEATHER = Tool(
-    "get_weather",
-    "Weather for a city",
-    {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-    execute=lambda city: f"sunny in {city}",
-)
-PNG = b"\x89PNG\r\n\x1a\nfake"
-
-
-def _client(server: FakeProviderServer, make: MakeClient, *steps: Step, **scenario: Any) -> Client:
-    server.play(Scenario(steps=steps, **scenario))
-    return make("gemini")
-
-
-def _body(server: FakeProviderServer, index: int = -1) -> dict[str, Any]:
-    body = server.requests[index].body
-    assert isinstance(body, dict), server.requests[index]
-    return body
-
-
-def _request(*messages: Message, **fields: Any) -> Request:
-    return Request(model=MODEL, messages=messages or (Message.user("hi"),), **fields)
+_client = partial(scripted, "gemini")
+_request = partial(make_request, MODEL)
+_body = sent_body
 
 
 def _call(call_id: str, name: str = "get_weather", **args: Any) -> Message:
@@ -429,12 +406,6 @@ def test_thinking_level_for_gemini_3() -> None:
     assert config == {"thinkingLevel": "HIGH", "includeThoughts": True}
 
 
-def test_unknown_effort_is_refused() -> None:
-    """An unknown reasoning effort names the accepted values."""
-    with pytest.raises(errors.InvalidValueError, match="low, medium or high"):
-        build_body(_request(reasoning_effort="extreme"))
-
-
 def test_audio_and_documents_are_inline_data() -> None:
     """Audio bytes and PDF bytes go as inlineData; a document URL as fileData."""
     audio = ContentPart(kind="audio", audio=AudioData(data=b"RIFF", media_type="audio/wav"))
@@ -493,13 +464,6 @@ async def test_broken_success_bodies_are_server_errors(
     assert caught.value.provider == "gemini"
 
 
-async def test_html_proxy_page(fake_server: FakeProviderServer, make_client: MakeClient) -> None:
-    """An HTML error page from a proxy is a ServerError that says so."""
-    client = _client(fake_server, make_client, Step(text="x", fault=Fault(kind="html")))
-    with pytest.raises(errors.ServerError, match="proxy"):
-        await client.complete(_request())
-
-
 async def test_garbage_sse_lines_are_ignored(
     fake_server: FakeProviderServer, make_client: MakeClient
 ) -> None:
@@ -555,17 +519,6 @@ async def test_uncatalogued_model_passes_through(
     assert fake_server.requests[-1].path == "/v1beta/models/gemini-9-ultra:generateContent"
 
 
-async def test_missing_key_names_provider(
-    fake_server: FakeProviderServer, make_client: MakeClient
-) -> None:
-    """Without a key the call fails before sending, naming the provider."""
-    fake_server.play(Scenario())
-    client = make_client("gemini", api_key=None)
-    with pytest.raises(errors.AuthenticationError, match="gemini"):
-        await client.complete(_request())
-    assert not fake_server.requests
-
-
 def test_blocked_prompt_is_content_filter() -> None:
     """A response without candidates but with a blockReason is a content_filter finish."""
     body = {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 3}}
@@ -584,97 +537,13 @@ def test_provider_call_ids_are_kept() -> None:
 
 # ---------------------------------------------------------------- properties: bad payloads
 
-SAMPLE_BODY: dict[str, Any] = {
-    "candidates": [
-        {
-            "content": {
-                "role": "model",
-                "parts": [
-                    {"text": "hm", "thought": True},
-                    {"text": "hi", "thoughtSignature": "c2ln"},
-                    {"functionCall": {"name": "f", "args": {"a": 1}}},
-                ],
-            },
-            "finishReason": "STOP",
-            "index": 0,
-        }
-    ],
-    "usageMetadata": {
-        "promptTokenCount": 5,
-        "candidatesTokenCount": 3,
-        "thoughtsTokenCount": 2,
-        "cachedContentTokenCount": 1,
-    },
-    "modelVersion": MODEL,
-    "responseId": "r1",
-}
-SAMPLE_CHUNKS: list[dict[str, Any]] = [
-    {"candidates": [{"content": {"role": "model", "parts": [{"text": "hm", "thought": True}]}}]},
-    {"candidates": [{"content": {"role": "model", "parts": [{"text": "hi"}]}}]},
-    {"candidates": [{"content": {"role": "model", "parts": [{"functionCall": {"name": "f"}}]}}]},
-    SAMPLE_BODY,
-]
-
-
-def _sse(chunks: list[Any]) -> bytes:
-    return "".join(f"data: {json.dumps(c)}\r\n\r\n" for c in chunks).encode()
-
-
-def _outcome(content: bytes, *, streaming: bool) -> None:
-    """Run one call over a mock transport; only typed SDK errors may escape."""
-
-    async def go() -> None:
-        kind = "text/event-stream" if streaming else "application/json"
-        response = httpx.Response(200, content=content, headers={"content-type": kind})
-        client = mock_client("gemini", lambda _: response)
-        try:
-            if streaming:
-                events = [e async for e in client.stream(_request())]
-                assert events[-1].type in ("finish", "error")
-            else:
-                await client.complete(_request())
-        except errors.SDKError:
-            pass
-        finally:
-            await client.close()
-
-    asyncio.run(go())
-
 
 def test_sample_payloads_parse() -> None:
-    """The samples used by the properties below are valid as they are."""
-    response = parse_response(SAMPLE_BODY)
+    """The samples mutated by the bad-payload properties (test_parity) are valid as they are."""
+    response = parse_response(GEMINI_BODY)
     assert response.tool_calls[0].id == "call_r1_0"
     assert response.usage.cache_read_tokens == 1
-    _outcome(_sse(SAMPLE_CHUNKS), streaming=True)
-
-
-@given(data=st.data())
-def test_mutated_bodies_give_typed_errors(data: st.DataObject) -> None:
-    """A success body with any subtree replaced or removed gives a Response or an SDKError."""
-    _outcome(json.dumps(mutate_json(data, SAMPLE_BODY)).encode(), streaming=False)
-
-
-@given(cut=st.floats(0, 1))
-def test_truncated_bodies_give_typed_errors(cut: float) -> None:
-    """A success body cut anywhere gives a Response or an SDKError."""
-    raw = json.dumps(SAMPLE_BODY).encode()
-    _outcome(raw[: int(len(raw) * cut)], streaming=False)
-
-
-@given(data=st.data(), cut=st.floats(0, 1))
-def test_mutated_streams_give_typed_errors(data: st.DataObject, cut: float) -> None:
-    """A stream with one chunk mutated and cut anywhere ends in FINISH/ERROR or an SDKError."""
-    chunks = list(SAMPLE_CHUNKS)
-    index = data.draw(st.integers(0, len(chunks) - 1))
-    chunks[index] = mutate_json(data, chunks[index])
-    raw = _sse(chunks)
-    _outcome(raw[: max(1, int(len(raw) * cut))], streaming=True)
-
-
-async def test_runtimes_never_see_each_others_keys() -> None:
-    """8 runtimes with their own keys and servers, 400 interleaved calls: no cross-talk."""
-    await check_runtime_isolation("gemini")
+    check_payload("gemini", _request(), gemini_sse(GEMINI_CHUNKS), streaming=True)
 
 
 ANSWER_PARTS = st.one_of(
@@ -716,19 +585,6 @@ def test_empty_text_parts_are_left_out() -> None:
     assert body["contents"] == [{"role": "user", "parts": [{"text": "hi"}, {"text": "x"}]}]
 
 
-async def test_stream_object_yields_growing_partials(
-    fake_server: FakeProviderServer, make_client: MakeClient
-) -> None:
-    """stream_object parses the streamed JSON incrementally and validates the final object."""
-    schema = {"type": "object", "properties": {"items": {"type": "array"}}, "required": ["items"]}
-    text = '{"items": [1, 2, 3, 4]}'
-    client = _client(fake_server, make_client, Step(text=text, deltas=len(text)))
-    result = stream_object(MODEL, "list", schema=schema, client=client)
-    partials = [p async for p in result]
-    assert len(partials) > 2
-    assert await result.object() == {"items": [1, 2, 3, 4]}
-
-
 def test_streamed_signature_on_a_thought_part_is_kept() -> None:
     """A signature on a streamed thought part is kept; text in the final chunk is not lost."""
     state = GenerateStream(MODEL, "p")
@@ -749,45 +605,6 @@ def test_streamed_signature_on_a_thought_part_is_kept() -> None:
     assert final is not None
     assert final.message.content[0].thinking == ThinkingData("hm", signature="c2ln")
     assert final.text == "answer"
-
-
-STREAM_SHAPES = [
-    Step(text="plain answer here"),
-    Step(text="thought through", thinking=(Thinking("first this, then that", "c2lnbg=="),)),
-    Step(
-        thinking=(Thinking("two lookups", "c2lnbg=="),),
-        tool_calls=(ToolCall("get_weather", {"city": "A"}), ToolCall("get_weather", {"city": "B"})),
-    ),
-    Step(text="cut", finish="length"),
-]
-
-
-@pytest.mark.parametrize("step", STREAM_SHAPES)
-async def test_stream_and_complete_agree(
-    fake_server: FakeProviderServer, make_client: MakeClient, step: Step
-) -> None:
-    """The streamed FINISH response equals what complete() returns for the same answer."""
-    usage = Usage(input_tokens=30, output_tokens=12, reasoning_tokens=4, cache_read_tokens=8)
-    client = _client(
-        fake_server, make_client, msgspec.structs.replace(step, repeat=True, usage=usage)
-    )
-    whole = await client.complete(_request())
-    final = [e async for e in client.stream(_request())][-1].response
-    assert final is not None
-    assert _numbered_calls(final.message) == _numbered_calls(whole.message)
-    assert final.finish_reason == whole.finish_reason
-    assert final.usage == whole.usage
-
-
-def _numbered_calls(message: Message) -> Message:
-    """The message with tool-call ids replaced by their position (ids differ per request)."""
-    parts = [
-        ContentPart.of_tool_call(msgspec.structs.replace(p.tool_call, id=f"#{n}"))
-        if p.tool_call is not None
-        else p
-        for n, p in enumerate(message.content)
-    ]
-    return msgspec.structs.replace(message, content=tuple(parts))
 
 
 def test_local_audio_path_is_inline(tmp_path: Path) -> None:
