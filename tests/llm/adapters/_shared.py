@@ -25,6 +25,7 @@ from attractor.llm import (
     ToolCallData,
     errors,
 )
+from attractor.llm.retry import RetryPolicy
 from attractor.testing.fake_providers import FakeProviderServer, Scenario, Step
 
 from .conftest import MakeClient, mock_client, mutate_json
@@ -33,6 +34,7 @@ PNG = b"\x89PNG\r\n\x1a\nfake-image-bytes"
 CITY = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
 """JSON Schema of the weather tool's parameters."""
 WEATHER = Tool("get_weather", "Weather for a city", CITY, execute=lambda city: f"sunny in {city}")
+FAST_RETRY = RetryPolicy(max_retries=2, base_delay=0.001, jitter=False)
 JSON_TYPE = "application/json"
 SSE_TYPE = "text/event-stream"
 

@@ -23,6 +23,13 @@ from tests.llm.guardrail import drive_runtimes
 TEST_KEY = "sk-test-key"
 
 MakeClient = Callable[..., Client]
+SERVER_APIS = {"openai_compatible": "openai_chat"}
+"""The fake server's API name for providers that are not named by their wire API."""
+
+
+def server_url(server: FakeProviderServer, provider: str) -> str:
+    """The fake server's base URL for `provider`'s adapter."""
+    return server.base_url(SERVER_APIS.get(provider, provider))  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +45,9 @@ async def make_client(fake_server: FakeProviderServer) -> AsyncIterator[MakeClie
     made: list[Client] = []
 
     def make(provider: str, *, api_key: str | None = TEST_KEY, **config: Any) -> Client:
+        config.setdefault("base_url", server_url(fake_server, provider))
         settings = ProviderConfig(
             api_key=Secret(api_key) if api_key is not None else None,
-            base_url=fake_server.base_url(provider),  # type: ignore[arg-type]
             timeout=AdapterTimeout(connect=5, request=20, stream_read=10),
             **config,
         )
@@ -127,9 +134,9 @@ async def check_runtime_isolation(provider: str, *, runtimes: int = 8, calls: in
                 f"rt-{n}",
                 {
                     provider: ProviderConfig(
-                        api_key=Secret(keys[n]), base_url=server.base_url(provider)
+                        api_key=Secret(keys[n]), base_url=server_url(server, provider)
                     )
-                },  # type: ignore[arg-type]
+                },
             )
             for n, server in enumerate(servers)
         ]

@@ -268,31 +268,6 @@ async def test_streamed_thinking_keeps_signature(
     assert [e.reasoning_delta for e in events if e.type == "reasoning_delta"] == ["hmm"]
 
 
-@pytest.mark.parametrize(
-    ("status", "kind"),
-    [
-        (400, errors.InvalidRequestError),
-        (401, errors.AuthenticationError),
-        (403, errors.AccessDeniedError),
-        (404, errors.NotFoundError),
-        (500, errors.ServerError),
-        (529, errors.ServerError),
-    ],
-)
-async def test_http_errors_are_typed(
-    fake_server: FakeProviderServer,
-    make_client: MakeClient,
-    status: int,
-    kind: type[errors.ProviderError],
-) -> None:
-    """Error statuses map to the typed hierarchy with the provider and status."""
-    client = _client(fake_server, make_client, Step(error=Error(status=status)))
-    with pytest.raises(kind) as caught:
-        await client.complete(_request())
-    assert caught.value.provider == "anthropic"
-    assert caught.value.status_code == status
-
-
 async def test_rate_limit_has_retry_after(
     fake_server: FakeProviderServer, make_client: MakeClient
 ) -> None:

@@ -6,40 +6,32 @@ validates each body against the official SDK's `CompletionCreateParams`.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pydantic
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from openai.types.chat import completion_create_params
 
-from attractor.llm import Client, ProviderConfig, Secret, generate, generate_object
 from attractor.llm import errors as e
+from attractor.llm import generate, generate_object
 from attractor.llm.adapters.openai_chat import (
-    OpenAIChatAdapter,
     message_parts,
     parse_response,
     request_body,
 )
-from attractor.llm.retry import RetryPolicy
-from attractor.llm.runtime import AdapterTimeout
 from attractor.llm.tools import Tool
 from attractor.llm.types import (
     AudioData,
     ContentPart,
     ImageData,
     Message,
-    Request,
-    Response,
     ResponseFormat,
-    Role,
     ToolCallData,
     ToolChoice,
     ToolDefinition,
@@ -47,7 +39,6 @@ from attractor.llm.types import (
 from attractor.testing.fake_providers import (
     Error,
     FakeProviderServer,
-    Fault,
     Scenario,
     Step,
     Thinking,
@@ -55,64 +46,47 @@ from attractor.testing.fake_providers import (
     Usage,
 )
 
-from .conftest import TEST_KEY, mock_client, mutate_json
+from ._shared import (
+    CITY,
+    FAST_RETRY,
+    PNG,
+    SSE_TYPE,
+    TOOL_CALLS,
+    assert_sdk_body,
+    make_request,
+    maybe_cut,
+    mutate_one,
+    openai_messages,
+    play,
+    replying,
+    run_once,
+    sdk_params,
+    sent_body,
+)
+from .conftest import TEST_KEY, MakeClient, mutate_json
 
 pytestmark = pytest.mark.anyio
 
 MODEL = "llama-3.3-70b"
 PROVIDER = "openai_compatible"
-PNG = b"\x89PNG\r\n\x1a\nfake-image-bytes"
-FAST = RetryPolicy(max_retries=2, base_delay=0.001, jitter=False)
-_CITY = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
-
-ChatClient = Callable[..., Client]
-
-
-@pytest.fixture
-async def chat(fake_server: FakeProviderServer) -> AsyncIterator[ChatClient]:
-    """Clients for the Chat adapter pointed at the fake server's /v1; closed after the test."""
-    made: list[Client] = []
-
-    def make(api_key: str | None = TEST_KEY, base_url: str | None = "") -> Client:
-        config = ProviderConfig(
-            api_key=Secret(api_key) if api_key else None,
-            base_url=fake_server.base_url("openai_chat") if base_url == "" else base_url,
-            timeout=AdapterTimeout(connect=5, request=20, stream_read=10),
-        )
-        client = Client(
-            {PROVIDER: OpenAIChatAdapter()}, configs={PROVIDER: config}, default_provider=PROVIDER
-        )
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        await client.close()
+_request = partial(make_request, MODEL)
+MESSAGES = openai_messages(image_detail=None, error_results=False)
+SDK_PARAMS = sdk_params(
+    completion_create_params.CompletionCreateParamsNonStreaming,
+    completion_create_params.CompletionCreateParamsStreaming,
+)
 
 
-def _play(server: FakeProviderServer, *steps: Step, **options: Any) -> None:
-    server.play(Scenario(steps=steps, **options))
-
-
-def _req(*messages: Message, **fields: Any) -> Request:
-    return Request(model=MODEL, messages=messages or (Message.user("hi"),), **fields)
-
-
-def _body(server: FakeProviderServer, index: int = -1) -> dict[str, Any]:
-    body: dict[str, Any] = server.requests[index].body
-    return body
-
-
-async def test_simple_generation(fake_server: FakeProviderServer, chat: ChatClient) -> None:
+async def test_simple_generation(fake_server: FakeProviderServer, make_client: MakeClient) -> None:
     """Text, a stop finish and usage come back; system and developer go as system messages."""
-    _play(fake_server, Step(text="Hello."))
+    play(fake_server, Step(text="Hello."))
     messages = (Message.system("Be brief."), Message.developer("No emoji."), Message.user("hi"))
-    response = await chat().complete(_req(*messages))
+    response = await make_client(PROVIDER).complete(_request(*messages))
     assert response.text == "Hello."
     assert response.provider == PROVIDER
     assert response.finish_reason.reason == "stop"
     assert response.usage.input_tokens > 0
-    assert _body(fake_server)["messages"] == [
+    assert sent_body(fake_server)["messages"] == [
         {"role": "system", "content": "Be brief."},
         {"role": "system", "content": "No emoji."},
         {"role": "user", "content": "hi"},
@@ -120,10 +94,10 @@ async def test_simple_generation(fake_server: FakeProviderServer, chat: ChatClie
     assert fake_server.requests[-1].has_api_key(TEST_KEY)
 
 
-async def test_streaming_text(fake_server: FakeProviderServer, chat: ChatClient) -> None:
+async def test_streaming_text(fake_server: FakeProviderServer, make_client: MakeClient) -> None:
     """Deltas join to the FINISH text; usage is requested and reported; [DONE] ends the stream."""
-    _play(fake_server, Step(text="one two three", deltas=3, usage=Usage(10, 3)))
-    events = [ev async for ev in chat().stream(_req())]
+    play(fake_server, Step(text="one two three", deltas=3, usage=Usage(10, 3)))
+    events = [ev async for ev in make_client(PROVIDER).stream(_request())]
     kinds = [ev.type for ev in events]
     assert kinds == ["stream_start", "text_start"] + ["text_delta"] * 3 + ["text_end", "finish"]
     final = events[-1]
@@ -131,14 +105,14 @@ async def test_streaming_text(fake_server: FakeProviderServer, chat: ChatClient)
     assert final.response.text == "one two three"
     assert final.usage is not None
     assert (final.usage.input_tokens, final.usage.output_tokens) == (10, 3)
-    assert _body(fake_server)["stream_options"] == {"include_usage": True}
+    assert sent_body(fake_server)["stream_options"] == {"include_usage": True}
 
 
 async def test_image_input(
-    fake_server: FakeProviderServer, chat: ChatClient, tmp_path: Path
+    fake_server: FakeProviderServer, make_client: MakeClient, tmp_path: Path
 ) -> None:
     """Bytes and local files become data URIs in image_url parts; URLs pass unchanged."""
-    _play(fake_server, Step(text="a cat"))
+    play(fake_server, Step(text="a cat"))
     shot = tmp_path / "shot.png"
     shot.write_bytes(PNG)
     message = Message.user(
@@ -147,8 +121,8 @@ async def test_image_input(
         ContentPart.of_image(ImageData(url="https://example.com/cat.png", detail="low")),
         ContentPart.of_image(ImageData(url=str(shot))),
     )
-    assert (await chat().complete(_req(message))).text == "a cat"
-    parts = _body(fake_server)["messages"][0]["content"]
+    assert (await make_client(PROVIDER).complete(_request(message))).text == "a cat"
+    parts = sent_body(fake_server)["messages"][0]["content"]
     assert parts[0] == {"type": "text", "text": "what?"}
     assert parts[1]["image_url"]["url"].startswith("data:image/png;base64,")
     assert parts[2]["image_url"] == {"url": "https://example.com/cat.png", "detail": "low"}
@@ -156,18 +130,20 @@ async def test_image_input(
 
 
 async def test_single_tool_call_and_execution(
-    fake_server: FakeProviderServer, chat: ChatClient
+    fake_server: FakeProviderServer, make_client: MakeClient
 ) -> None:
     """generate() runs the tool; the follow-up has assistant tool_calls and a tool message."""
-    _play(
+    play(
         fake_server,
         Step(tool_calls=(ToolCall("get_weather", {"city": "SF"}, id="call_9"),)),
         Step(text="Sunny."),
     )
-    weather = Tool("get_weather", "Weather", _CITY, execute=lambda city: f"72F in {city}")
-    result = await generate(MODEL, "w?", tools=[weather], max_tool_rounds=2, client=chat())
+    weather = Tool("get_weather", "Weather", CITY, execute=lambda city: f"72F in {city}")
+    result = await generate(
+        MODEL, "w?", tools=[weather], max_tool_rounds=2, client=make_client(PROVIDER)
+    )
     assert result.text == "Sunny."
-    follow = _body(fake_server)["messages"]
+    follow = sent_body(fake_server)["messages"]
     assert follow[1]["tool_calls"] == [
         {
             "id": "call_9",
@@ -176,40 +152,48 @@ async def test_single_tool_call_and_execution(
         }
     ]
     assert follow[2] == {"role": "tool", "tool_call_id": "call_9", "content": "72F in SF"}
-    function = _body(fake_server, 0)["tools"][0]["function"]
+    function = sent_body(fake_server, 0)["tools"][0]["function"]
     assert (function["name"], function["description"]) == ("get_weather", "Weather")
 
 
-async def test_parallel_tool_calls(fake_server: FakeProviderServer, chat: ChatClient) -> None:
+async def test_parallel_tool_calls(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
     """Two calls run; both tool messages go back in call order."""
     calls = (ToolCall("get_weather", {"city": "SF"}), ToolCall("get_weather", {"city": "NY"}))
-    _play(fake_server, Step(tool_calls=calls), Step(text="Both."))
-    weather = Tool("get_weather", "Weather", _CITY, execute=lambda city: f"sun in {city}")
-    result = await generate(MODEL, "w?", tools=[weather], max_tool_rounds=1, client=chat())
+    play(fake_server, Step(tool_calls=calls), Step(text="Both."))
+    weather = Tool("get_weather", "Weather", CITY, execute=lambda city: f"sun in {city}")
+    result = await generate(
+        MODEL, "w?", tools=[weather], max_tool_rounds=1, client=make_client(PROVIDER)
+    )
     assert result.text == "Both."
-    tool_messages = [m for m in _body(fake_server)["messages"] if m["role"] == "tool"]
+    tool_messages = [m for m in sent_body(fake_server)["messages"] if m["role"] == "tool"]
     assert [m["content"] for m in tool_messages] == ["sun in SF", "sun in NY"]
 
 
-async def test_multi_step_tool_loop(fake_server: FakeProviderServer, chat: ChatClient) -> None:
+async def test_multi_step_tool_loop(
+    fake_server: FakeProviderServer, make_client: MakeClient
+) -> None:
     """Three tool rounds then an answer make four calls."""
     steps = [Step(tool_calls=(ToolCall("count", {"n": n}),)) for n in range(3)]
-    _play(fake_server, *steps, Step(text="done"))
+    play(fake_server, *steps, Step(text="done"))
     params = {"type": "object", "properties": {"n": {"type": "integer"}}}
     counter = Tool("count", "Count", params, execute=lambda n: n + 1)
-    result = await generate(MODEL, "go", tools=[counter], max_tool_rounds=5, client=chat())
+    result = await generate(
+        MODEL, "go", tools=[counter], max_tool_rounds=5, client=make_client(PROVIDER)
+    )
     assert result.text == "done"
     assert len(result.steps) == 4
 
 
 async def test_streaming_with_parallel_tool_calls(
-    fake_server: FakeProviderServer, chat: ChatClient
+    fake_server: FakeProviderServer, make_client: MakeClient
 ) -> None:
     """Tool-call deltas keyed by index become START/DELTA/END per call with parsed arguments."""
     calls = (ToolCall("f", {"a": 1}), ToolCall("g", {"b": [1, 2]}))
-    _play(fake_server, Step(tool_calls=calls))
-    request = _req(tools=(ToolDefinition("f"), ToolDefinition("g")))
-    events = [ev async for ev in chat().stream(request)]
+    play(fake_server, Step(tool_calls=calls))
+    request = _request(tools=(ToolDefinition("f"), ToolDefinition("g")))
+    events = [ev async for ev in make_client(PROVIDER).stream(request)]
     starts = [ev.tool_call.name for ev in events if ev.type == "tool_call_start" and ev.tool_call]
     ends = [ev.tool_call for ev in events if ev.type == "tool_call_end" and ev.tool_call]
     assert starts == ["f", "g"]
@@ -219,78 +203,58 @@ async def test_streaming_with_parallel_tool_calls(
     assert final.finish_reason.reason == "tool_calls"
 
 
-async def test_structured_output(fake_server: FakeProviderServer, chat: ChatClient) -> None:
+async def test_structured_output(fake_server: FakeProviderServer, make_client: MakeClient) -> None:
     """generate_object sends response_format json_schema and validates the answer."""
-    _play(fake_server, Step(text='{"ok": true}'))
+    play(fake_server, Step(text='{"ok": true}'))
     schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
-    result = await generate_object(MODEL, "ok?", schema=schema, client=chat())
+    result = await generate_object(MODEL, "ok?", schema=schema, client=make_client(PROVIDER))
     assert result.output == {"ok": True}
-    fmt = _body(fake_server)["response_format"]
+    fmt = sent_body(fake_server)["response_format"]
     assert fmt["type"] == "json_schema"
     assert fmt["json_schema"]["schema"] == schema
     assert fmt["json_schema"]["strict"] is True
 
 
 async def test_reasoning_tokens_and_content(
-    fake_server: FakeProviderServer, chat: ChatClient
+    fake_server: FakeProviderServer, make_client: MakeClient
 ) -> None:
     """reasoning_effort is sent; reasoning_content and reasoning tokens come back."""
     usage = Usage(input_tokens=20, output_tokens=30, reasoning_tokens=12)
-    _play(fake_server, Step(text="42", thinking=(Thinking(text="hmm"),), usage=usage, repeat=True))
-    client = chat()
-    response = await client.complete(_req(reasoning_effort="medium"))
-    assert _body(fake_server)["reasoning_effort"] == "medium"
+    play(fake_server, Step(text="42", thinking=(Thinking(text="hmm"),), usage=usage, repeat=True))
+    client = make_client(PROVIDER)
+    response = await client.complete(_request(reasoning_effort="medium"))
+    assert sent_body(fake_server)["reasoning_effort"] == "medium"
     assert response.reasoning == "hmm"
     assert response.usage.reasoning_tokens == 12
-    events = [ev async for ev in client.stream(_req())]
+    events = [ev async for ev in client.stream(_request())]
     kinds = [ev.type for ev in events]
     assert kinds.index("reasoning_end") < kinds.index("text_start")
 
 
-@pytest.mark.parametrize(
-    ("status", "error_class"),
-    [
-        (400, e.InvalidRequestError),
-        (401, e.AuthenticationError),
-        (403, e.AccessDeniedError),
-        (404, e.NotFoundError),
-        (429, e.RateLimitError),
-    ],
-)
-async def test_http_errors_are_typed(
-    fake_server: FakeProviderServer, chat: ChatClient, status: int, error_class: type
+async def test_server_error_is_retried(
+    fake_server: FakeProviderServer, make_client: MakeClient
 ) -> None:
-    """Each error status raises its typed error with provider, status, message, Retry-After."""
-    _play(fake_server, Step(error=Error(status=status, message="scripted", retry_after="2")))
-    with pytest.raises(error_class) as caught:
-        await chat().complete(_req())
-    err = caught.value
-    assert (err.provider, err.status_code, err.message) == (PROVIDER, status, "scripted")
-    assert err.retry_after == 2.0
-
-
-async def test_server_error_is_retried(fake_server: FakeProviderServer, chat: ChatClient) -> None:
     """generate() retries a 500 and returns the next answer."""
-    _play(fake_server, Step(error=Error(status=503)), Step(text="back"))
-    result = await generate(MODEL, "hi", client=chat(), retry_policy=FAST)
+    play(fake_server, Step(error=Error(status=503)), Step(text="back"))
+    result = await generate(MODEL, "hi", client=make_client(PROVIDER), retry_policy=FAST_RETRY)
     assert result.text == "back"
 
 
-async def test_usage_is_accurate(fake_server: FakeProviderServer, chat: ChatClient) -> None:
+async def test_usage_is_accurate(fake_server: FakeProviderServer, make_client: MakeClient) -> None:
     """Scripted counts (cached and reasoning details included) arrive unchanged."""
     usage = Usage(input_tokens=300, output_tokens=20, reasoning_tokens=5, cache_read_tokens=256)
-    _play(fake_server, Step(text="x", usage=usage))
-    got = (await chat().complete(_req())).usage
+    play(fake_server, Step(text="x", usage=usage))
+    got = (await make_client(PROVIDER).complete(_request())).usage
     assert (got.input_tokens, got.output_tokens, got.total_tokens) == (300, 20, 320)
     assert (got.cache_read_tokens, got.reasoning_tokens) == (256, 5)
 
 
 async def test_provider_options_and_parameters(
-    fake_server: FakeProviderServer, chat: ChatClient
+    fake_server: FakeProviderServer, make_client: MakeClient
 ) -> None:
     """Parameters map to Chat fields; provider_options under the provider name are merged."""
-    _play(fake_server, Step(text="ok"))
-    request = _req(
+    play(fake_server, Step(text="ok"))
+    request = _request(
         temperature=0.2,
         top_p=0.9,
         max_tokens=64,
@@ -299,8 +263,8 @@ async def test_provider_options_and_parameters(
         tool_choice=ToolChoice.named("f"),
         provider_options={PROVIDER: {"seed": 7, "user": "u1"}, "openai": {"store": True}},
     )
-    await chat().complete(request)
-    body = _body(fake_server)
+    await make_client(PROVIDER).complete(request)
+    body = sent_body(fake_server)
     assert (body["temperature"], body["top_p"], body["max_tokens"]) == (0.2, 0.9, 64)
     assert body["stop"] == ["END"]
     assert body["tool_choice"] == {"type": "function", "function": {"name": "f"}}
@@ -308,59 +272,14 @@ async def test_provider_options_and_parameters(
     assert "store" not in body
 
 
-@pytest.mark.parametrize("kind", ["malformed_json", "empty_body", "html", "disconnect"])
-async def test_broken_plain_answers_are_typed_errors(
-    fake_server: FakeProviderServer, chat: ChatClient, kind: str
-) -> None:
-    """Cut, empty, HTML and half-sent bodies raise typed errors naming the provider."""
-    _play(fake_server, Step(text="hello", fault=Fault(kind=kind)))  # type: ignore[arg-type]
-    with pytest.raises(e.SDKError) as caught:
-        await chat().complete(_req())
-    assert PROVIDER in str(caught.value)
-
-
-@pytest.mark.parametrize("kind", ["wrong_content_type", "garbage_sse", "unknown_event"])
-async def test_tolerated_stream_oddities(
-    fake_server: FakeProviderServer, chat: ChatClient, kind: str
-) -> None:
-    """Mislabelled SSE, garbage lines and chunks without choices do not disturb the stream."""
-    _play(fake_server, Step(text="still fine", fault=Fault(kind=kind, after_events=2)))  # type: ignore[arg-type]
-    events = [ev async for ev in chat().stream(_req())]
-    final = events[-1].response
-    assert final is not None
-    assert final.text == "still fine"
-
-
-@pytest.mark.parametrize(
-    ("kind", "error_kind"),
-    [
-        ("disconnect", "StreamError"),
-        ("malformed_json", "StreamError"),
-        ("empty_body", "StreamError"),
-        ("error_event", "ServerError"),
-    ],
-)
-async def test_mid_stream_failures_end_with_an_error_event(
-    fake_server: FakeProviderServer, chat: ChatClient, kind: str, error_kind: str
-) -> None:
-    """A stream broken after data ends with exactly one ERROR event of the right kind."""
-    fault = Fault(kind=kind, after_events=3)  # type: ignore[arg-type]
-    _play(fake_server, Step(text="a b c d e f", fault=fault))
-    events = [ev async for ev in chat().stream(_req())]
-    assert events[-1].type == "error"
-    assert events[-1].error is not None
-    assert events[-1].error.kind == error_kind
-    assert [ev.type for ev in events].count("error") == 1
-
-
 async def test_invalid_tool_arguments_keep_the_raw_text(
-    fake_server: FakeProviderServer, chat: ChatClient
+    fake_server: FakeProviderServer, make_client: MakeClient
 ) -> None:
     """Non-JSON arguments are kept raw, streamed or not."""
-    _play(fake_server, Step(tool_calls=(ToolCall("f", raw_arguments="{oops"),), repeat=True))
-    client = chat()
-    plain = (await client.complete(_req(tools=(ToolDefinition("f"),)))).tool_calls[0]
-    final = [ev async for ev in client.stream(_req(tools=(ToolDefinition("f"),)))][-1].response
+    play(fake_server, Step(tool_calls=(ToolCall("f", raw_arguments="{oops"),), repeat=True))
+    client = make_client(PROVIDER)
+    plain = (await client.complete(_request(tools=(ToolDefinition("f"),)))).tool_calls[0]
+    final = [ev async for ev in client.stream(_request(tools=(ToolDefinition("f"),)))][-1].response
     assert final is not None
     for call in (plain, final.tool_calls[0]):
         assert call.raw_arguments == "{oops"
@@ -368,34 +287,34 @@ async def test_invalid_tool_arguments_keep_the_raw_text(
 
 
 async def test_no_key_is_allowed_and_a_401_is_typed(
-    fake_server: FakeProviderServer, chat: ChatClient
+    fake_server: FakeProviderServer, make_client: MakeClient
 ) -> None:
     """Keyless servers are allowed; a server that wants a key answers 401 -> AuthenticationError."""
     fake_server.play()
     with pytest.raises(e.AuthenticationError) as caught:
-        await chat(api_key=None).complete(_req())
+        await make_client(PROVIDER, api_key=None).complete(_request())
     assert caught.value.provider == PROVIDER
     assert "authorization" not in fake_server.requests[-1].headers
 
 
-async def test_missing_base_url_is_a_configuration_error(chat: ChatClient) -> None:
+async def test_missing_base_url_is_a_configuration_error(make_client: MakeClient) -> None:
     """Without a base URL the adapter refuses with a hint naming the variable."""
     with pytest.raises(e.ConfigurationError, match="OPENAI_COMPATIBLE_BASE_URL"):
-        await chat(base_url=None).complete(_req())
+        await make_client(PROVIDER, base_url=None).complete(_request())
 
 
 async def test_audio_bytes_are_sent_and_audio_urls_rejected(
-    fake_server: FakeProviderServer, chat: ChatClient
+    fake_server: FakeProviderServer, make_client: MakeClient
 ) -> None:
     """wav bytes become input_audio; an audio URL is an UnsupportedContentError."""
-    _play(fake_server, Step(text="heard"))
+    play(fake_server, Step(text="heard"))
     wav = ContentPart(kind="audio", audio=AudioData(data=b"RIFF", media_type="audio/wav"))
-    await chat().complete(_req(Message.user("listen", wav)))
-    part = _body(fake_server)["messages"][0]["content"][1]
+    await make_client(PROVIDER).complete(_request(Message.user("listen", wav)))
+    part = sent_body(fake_server)["messages"][0]["content"][1]
     assert part == {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}}
     remote = ContentPart(kind="audio", audio=AudioData(url="https://x/a.wav"))
     with pytest.raises(e.UnsupportedContentError, match=r"messages\[0\]"):
-        await chat().complete(_req(Message.user("listen", remote)))
+        await make_client(PROVIDER).complete(_request(Message.user("listen", remote)))
 
 
 # ---- robustness and translation properties -------------------------------------------------
@@ -425,24 +344,6 @@ def samples(fake_server: FakeProviderServer) -> dict[str, Any]:
     return {"body": body, "chunks": [json.loads(c) for c in chunks[:-1]]}
 
 
-def _run(client: Client, streaming: bool) -> None:
-    """Complete or stream once; only a Response, events ending FINISH/ERROR or SDKError may come."""
-
-    async def go() -> None:
-        try:
-            if streaming:
-                events = [ev async for ev in client.stream(_req())]
-                assert events[-1].type in ("finish", "error")
-            else:
-                assert isinstance(await client.complete(_req()), Response)
-        except e.SDKError:
-            pass
-        finally:
-            await client.close()
-
-    asyncio.run(go())
-
-
 @settings(max_examples=150)
 @given(data=st.data())
 def test_parse_response_survives_mutated_bodies(samples: dict[str, Any], data: Any) -> None:
@@ -458,9 +359,8 @@ def test_complete_survives_mutated_and_truncated_bodies(
     samples: dict[str, Any], data: Any, cut: float
 ) -> None:
     """Over HTTP, mutated JSON and truncated bytes give a Response or a typed SDKError."""
-    raw = json.dumps(mutate_json(data, samples["body"])).encode()
-    raw = raw[: int(len(raw) * cut)] if data.draw(st.booleans()) else raw
-    _run(mock_client(PROVIDER, lambda _: httpx.Response(200, content=raw)), streaming=False)
+    raw = maybe_cut(data, json.dumps(mutate_json(data, samples["body"])).encode(), cut)
+    run_once(replying(PROVIDER, raw), _request(), streaming=False)
 
 
 @settings(max_examples=40, deadline=None)
@@ -469,53 +369,26 @@ def test_stream_survives_mutated_and_truncated_chunks(
     samples: dict[str, Any], data: Any, cut: float, done: bool
 ) -> None:
     """One mutated chunk, a cut anywhere or a missing [DONE] end in FINISH/ERROR or SDKError."""
-    chunks = list(samples["chunks"])
-    index = data.draw(st.integers(0, len(chunks) - 1))
-    chunks[index] = mutate_json(data, chunks[index])
+    chunks = mutate_one(data, samples["chunks"])
     raw = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + (
         "data: [DONE]\n\n" if done else ""
     )
-    cut_raw = raw.encode()[: int(len(raw) * cut)] if data.draw(st.booleans()) else raw.encode()
-    sse = {"content-type": "text/event-stream"}
-    _run(mock_client(PROVIDER, lambda _: httpx.Response(200, content=cut_raw, headers=sse)), True)
+    run_once(
+        replying(PROVIDER, maybe_cut(data, raw.encode(), cut), SSE_TYPE), _request(), streaming=True
+    )
 
 
-_CALLS = st.builds(
-    ToolCallData,
-    id=st.from_regex(r"call_[a-z0-9]{1,8}", fullmatch=True),
-    name=st.from_regex(r"[a-z][a-z_]{0,10}", fullmatch=True),
-    arguments=st.dictionaries(st.text(min_size=1, max_size=5), st.integers() | st.text(max_size=5)),
-)
-
-
-@given(text=st.text(min_size=1, max_size=30), calls=st.lists(_CALLS, max_size=3))
+@given(text=st.text(min_size=1, max_size=30), calls=st.lists(TOOL_CALLS, max_size=3))
 def test_assistant_turns_round_trip(text: str, calls: list[ToolCallData]) -> None:
     """An assistant message sent back parses, as a response message, to the same content."""
     message = Message.assistant(text, *(ContentPart.of_tool_call(c) for c in calls))
-    sent = request_body(_req(message)).body["messages"][0]
+    sent = request_body(_request(message)).body["messages"][0]
     assert message_parts(sent) == list(message.content)
-
-
-_PARTS = st.one_of(
-    st.text(max_size=10).map(ContentPart.of_text),
-    st.just(ContentPart.of_image(ImageData(url="https://example.com/a.png"))),
-    st.binary(min_size=1, max_size=8).map(lambda b: ContentPart.of_image(ImageData(data=b))),
-)
-_MESSAGES = st.one_of(
-    st.lists(_PARTS, min_size=1, max_size=3).map(
-        lambda parts: Message(role=Role.USER, content=tuple(parts))
-    ),
-    st.text(max_size=10).map(Message.system),
-    st.tuples(st.text(max_size=10), _CALLS).map(
-        lambda t: Message.assistant(t[0], ContentPart.of_tool_call(t[1]))
-    ),
-    st.tuples(_CALLS, st.text(max_size=10)).map(lambda t: Message.tool_result(t[0].id, t[1])),
-)
 
 
 @settings(max_examples=80)
 @given(
-    messages=st.lists(_MESSAGES, min_size=1, max_size=5),
+    messages=st.lists(MESSAGES, min_size=1, max_size=5),
     json_mode=st.sampled_from([None, "json", "json_schema"]),
     tools=st.booleans(),
     streaming=st.booleans(),
@@ -526,7 +399,7 @@ def test_request_bodies_match_the_official_sdk_types(
     """Every body validates against openai's CompletionCreateParams and uses only its keys."""
     schema = {"type": "object"} if json_mode == "json_schema" else None
     fmt = ResponseFormat(type=json_mode, json_schema=schema) if json_mode else None
-    request = _req(
+    request = _request(
         *messages,
         response_format=fmt,
         tools=(ToolDefinition("f", "d"),) if tools else None,
@@ -535,16 +408,4 @@ def test_request_bodies_match_the_official_sdk_types(
         stop_sequences=("x",),
         reasoning_effort="low",
     )
-    body = request_body(request, stream=streaming).body
-    params, adapter = _SDK_PARAMS[streaming]
-    assert set(body) <= set(params.__required_keys__) | set(params.__optional_keys__)
-    adapter.validate_python(body)
-
-
-_SDK_PARAMS = {
-    streaming: (params, pydantic.TypeAdapter(params))
-    for streaming, params in (
-        (False, completion_create_params.CompletionCreateParamsNonStreaming),
-        (True, completion_create_params.CompletionCreateParamsStreaming),
-    )
-}
+    assert_sdk_body(SDK_PARAMS, request_body(request, stream=streaming).body, streaming=streaming)

@@ -6,14 +6,13 @@ against the official SDK's `ResponseCreateParams` (a body it would refuse fails 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pydantic
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,7 +22,6 @@ from attractor.llm import Client, ProviderConfig, Runtime, Secret, generate, gen
 from attractor.llm import errors as e
 from attractor.llm.adapters import load_adapter
 from attractor.llm.adapters.openai_responses import ResponsesStream, parse_response, request_body
-from attractor.llm.retry import RetryPolicy
 from attractor.llm.tools import Tool
 from attractor.llm.types import (
     ContentPart,
@@ -31,9 +29,7 @@ from attractor.llm.types import (
     ImageData,
     Message,
     Request,
-    Response,
     ResponseFormat,
-    Role,
     ToolCallData,
     ToolChoice,
     ToolDefinition,
@@ -50,26 +46,35 @@ from attractor.testing.fake_providers import (
 )
 from tests.llm.guardrail import drive_runtimes
 
-from .conftest import TEST_KEY, MakeClient, mock_client, mutate_json
+from ._shared import (
+    CITY,
+    FAST_RETRY,
+    PNG,
+    SSE_TYPE,
+    TOOL_CALLS,
+    assert_sdk_body,
+    make_request,
+    maybe_cut,
+    mutate_one,
+    named_sse,
+    openai_messages,
+    play,
+    replying,
+    run_once,
+    sdk_params,
+    sent_body,
+)
+from .conftest import TEST_KEY, MakeClient, mutate_json
 
 pytestmark = pytest.mark.anyio
 
 MODEL = "gpt-5.2"
-PNG = b"\x89PNG\r\n\x1a\nfake-image-bytes"
-FAST = RetryPolicy(max_retries=2, base_delay=0.001, jitter=False)
-
-
-def _play(server: FakeProviderServer, *steps: Step, **options: Any) -> None:
-    server.play(Scenario(steps=steps, **options))
-
-
-def _req(*messages: Message, **fields: Any) -> Request:
-    return Request(model=MODEL, messages=messages or (Message.user("hi"),), **fields)
-
-
-def _body(server: FakeProviderServer, index: int = -1) -> dict[str, Any]:
-    body: dict[str, Any] = server.requests[index].body
-    return body
+_request = partial(make_request, MODEL)
+MESSAGES = openai_messages(image_detail="low", error_results=True)
+SDK_PARAMS = sdk_params(
+    response_create_params.ResponseCreateParamsNonStreaming,
+    response_create_params.ResponseCreateParamsStreaming,
+)
 
 
 # ---- parity matrix -------------------------------------------------------------------------
@@ -77,16 +82,16 @@ def _body(server: FakeProviderServer, index: int = -1) -> dict[str, Any]:
 
 async def test_simple_generation(fake_server: FakeProviderServer, make_client: MakeClient) -> None:
     """A plain request returns text, a stop finish, usage, and sends system text as instructions."""
-    _play(fake_server, Step(text="Hello there."))
+    play(fake_server, Step(text="Hello there."))
     client = make_client("openai")
     messages = (Message.system("Be brief."), Message.developer("No emoji."), Message.user("hi"))
-    response = await client.complete(_req(*messages))
+    response = await client.complete(_request(*messages))
     assert response.text == "Hello there."
     assert (response.provider, response.model) == ("openai", MODEL)
     assert response.finish_reason.reason == "stop"
     assert response.usage.input_tokens > 0
     assert response.usage.output_tokens > 0
-    body = _body(fake_server)
+    body = sent_body(fake_server)
     assert body["instructions"] == "Be brief.\n\nNo emoji."
     assert body["input"] == [
         {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}
@@ -96,8 +101,8 @@ async def test_simple_generation(fake_server: FakeProviderServer, make_client: M
 
 async def test_streaming_text(fake_server: FakeProviderServer, make_client: MakeClient) -> None:
     """Text deltas arrive between TEXT_START and TEXT_END and join to the FINISH response text."""
-    _play(fake_server, Step(text="one two three four five", deltas=5))
-    events = [ev async for ev in make_client("openai").stream(_req())]
+    play(fake_server, Step(text="one two three four five", deltas=5))
+    events = [ev async for ev in make_client("openai").stream(_request())]
     kinds = [ev.type for ev in events]
     assert kinds[0] == "stream_start"
     assert kinds[-1] == "finish"
@@ -106,14 +111,14 @@ async def test_streaming_text(fake_server: FakeProviderServer, make_client: Make
     final = events[-1].response
     assert final is not None
     assert joined == final.text == "one two three four five"
-    assert _body(fake_server)["stream"] is True
+    assert sent_body(fake_server)["stream"] is True
 
 
 async def test_image_input_base64_url_and_local_path(
     fake_server: FakeProviderServer, make_client: MakeClient, tmp_path: Path
 ) -> None:
     """Inline bytes and local files become data URIs; URLs are passed as they are."""
-    _play(fake_server, Step(text="a cat"))
+    play(fake_server, Step(text="a cat"))
     shot = tmp_path / "shot.jpg"
     shot.write_bytes(PNG)
     message = Message.user(
@@ -122,9 +127,11 @@ async def test_image_input_base64_url_and_local_path(
         ContentPart.of_image(ImageData(url="https://example.com/cat.png")),
         ContentPart.of_image(ImageData(url=str(shot))),
     )
-    response = await make_client("openai").complete(_req(message))
+    response = await make_client("openai").complete(_request(message))
     assert response.text == "a cat"
-    images = [p for p in _body(fake_server)["input"][0]["content"] if p["type"] == "input_image"]
+    images = [
+        p for p in sent_body(fake_server)["input"][0]["content"] if p["type"] == "input_image"
+    ]
     assert images[0]["image_url"].startswith("data:image/png;base64,")
     assert images[0]["detail"] == "high"
     assert images[1]["image_url"] == "https://example.com/cat.png"
@@ -135,18 +142,18 @@ async def test_single_tool_call_and_execution(
     fake_server: FakeProviderServer, make_client: MakeClient
 ) -> None:
     """generate() runs the tool and sends function_call + function_call_output items back."""
-    _play(
+    play(
         fake_server,
         Step(tool_calls=(ToolCall("get_weather", {"city": "SF"}, id="call_1"),)),
         Step(text="It is sunny."),
     )
-    weather = Tool("get_weather", "Weather", _CITY, execute=lambda city: f"72F in {city}")
+    weather = Tool("get_weather", "Weather", CITY, execute=lambda city: f"72F in {city}")
     result = await generate(
         MODEL, "weather?", tools=[weather], max_tool_rounds=3, client=make_client("openai")
     )
     assert result.text == "It is sunny."
     assert len(result.steps) == 2
-    follow_up = _body(fake_server)["input"]
+    follow_up = sent_body(fake_server)["input"]
     assert follow_up[1] == {
         "type": "function_call",
         "call_id": "call_1",
@@ -158,10 +165,7 @@ async def test_single_tool_call_and_execution(
         "call_id": "call_1",
         "output": "72F in SF",
     }
-    assert _body(fake_server, 0)["tools"][0]["name"] == "get_weather"
-
-
-_CITY = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    assert sent_body(fake_server, 0)["tools"][0]["name"] == "get_weather"
 
 
 async def test_parallel_tool_calls(
@@ -169,13 +173,13 @@ async def test_parallel_tool_calls(
 ) -> None:
     """Two calls in one turn both run; their outputs go back in call order."""
     calls = (ToolCall("get_weather", {"city": "SF"}), ToolCall("get_weather", {"city": "NY"}))
-    _play(fake_server, Step(tool_calls=calls), Step(text="Both sunny."))
-    weather = Tool("get_weather", "Weather", _CITY, execute=lambda city: f"sun in {city}")
+    play(fake_server, Step(tool_calls=calls), Step(text="Both sunny."))
+    weather = Tool("get_weather", "Weather", CITY, execute=lambda city: f"sun in {city}")
     result = await generate(
         MODEL, "weather?", tools=[weather], max_tool_rounds=1, client=make_client("openai")
     )
     assert result.text == "Both sunny."
-    outputs = [i for i in _body(fake_server)["input"] if i["type"] == "function_call_output"]
+    outputs = [i for i in sent_body(fake_server)["input"] if i["type"] == "function_call_output"]
     assert [o["output"] for o in outputs] == ["sun in SF", "sun in NY"]
 
 
@@ -184,7 +188,7 @@ async def test_multi_step_tool_loop(
 ) -> None:
     """Three tool rounds then an answer: four LLM calls, each continuing the conversation."""
     steps = [Step(tool_calls=(ToolCall("count", {"n": n}),)) for n in range(3)]
-    _play(fake_server, *steps, Step(text="done"))
+    play(fake_server, *steps, Step(text="done"))
     counter = Tool("count", "Count", {"type": "object", "properties": {"n": {"type": "integer"}}})
     counter = Tool(counter.name, counter.description, counter.parameters, execute=lambda n: n + 1)
     result = await generate(
@@ -192,7 +196,7 @@ async def test_multi_step_tool_loop(
     )
     assert result.text == "done"
     assert len(result.steps) == 4
-    outputs = [i for i in _body(fake_server)["input"] if i["type"] == "function_call_output"]
+    outputs = [i for i in sent_body(fake_server)["input"] if i["type"] == "function_call_output"]
     assert [o["output"] for o in outputs] == ["1", "2", "3"]
 
 
@@ -200,8 +204,8 @@ async def test_streaming_with_tool_calls(
     fake_server: FakeProviderServer, make_client: MakeClient
 ) -> None:
     """A streamed tool call has START, argument DELTAs and an END with parsed arguments."""
-    _play(fake_server, Step(tool_calls=(ToolCall("get_weather", {"city": "Paris"}),)))
-    request = _req(tools=(ToolDefinition("get_weather", parameters=_CITY),))
+    play(fake_server, Step(tool_calls=(ToolCall("get_weather", {"city": "Paris"}),)))
+    request = _request(tools=(ToolDefinition("get_weather", parameters=CITY),))
     events = [ev async for ev in make_client("openai").stream(request)]
     kinds = [ev.type for ev in events]
     assert kinds[:2] == ["stream_start", "tool_call_start"]
@@ -220,8 +224,8 @@ async def test_high_level_stream_runs_tools(
     fake_server: FakeProviderServer, make_client: MakeClient
 ) -> None:
     """stream() executes the tool between steps and ends with the final answer."""
-    _play(fake_server, Step(tool_calls=(ToolCall("get_weather", {"city": "SF"}),)), Step(text="ok"))
-    weather = Tool("get_weather", "Weather", _CITY, execute=lambda city: "sunny")
+    play(fake_server, Step(tool_calls=(ToolCall("get_weather", {"city": "SF"}),)), Step(text="ok"))
+    weather = Tool("get_weather", "Weather", CITY, execute=lambda city: "sunny")
     result = stream(MODEL, "w?", tools=[weather], max_tool_rounds=2, client=make_client("openai"))
     kinds = [ev.type async for ev in result]
     assert "step_finish" in kinds
@@ -231,7 +235,7 @@ async def test_high_level_stream_runs_tools(
 
 async def test_structured_output(fake_server: FakeProviderServer, make_client: MakeClient) -> None:
     """generate_object sends text.format json_schema (strict) and validates the answer."""
-    _play(fake_server, Step(text='{"name": "Ada", "age": 36}'))
+    play(fake_server, Step(text='{"name": "Ada", "age": 36}'))
     schema = {
         "type": "object",
         "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
@@ -242,7 +246,7 @@ async def test_structured_output(fake_server: FakeProviderServer, make_client: M
         MODEL, "who?", schema=schema, schema_name="person", client=make_client("openai")
     )
     assert result.output == {"name": "Ada", "age": 36}
-    fmt = _body(fake_server)["text"]["format"]
+    fmt = sent_body(fake_server)["text"]["format"]
     assert fmt == {"type": "json_schema", "name": "person", "strict": True, "schema": schema}
 
 
@@ -252,14 +256,14 @@ async def test_reasoning_tokens_and_thinking(
     """reasoning.effort is sent; reasoning tokens and the summary come back; replay keeps the id."""
     usage = Usage(input_tokens=50, output_tokens=40, reasoning_tokens=30)
     thinking = (Thinking(text="Let me think.", signature="enc-123"),)
-    _play(fake_server, Step(text="42", thinking=thinking, usage=usage), Step(text="ok"))
+    play(fake_server, Step(text="42", thinking=thinking, usage=usage), Step(text="ok"))
     client = make_client("openai")
-    response = await client.complete(_req(reasoning_effort="high"))
-    assert _body(fake_server)["reasoning"] == {"effort": "high"}
+    response = await client.complete(_request(reasoning_effort="high"))
+    assert sent_body(fake_server)["reasoning"] == {"effort": "high"}
     assert response.usage.reasoning_tokens == 30
     assert response.reasoning == "Let me think."
-    await client.complete(_req(Message.user("hi"), response.message, Message.user("and?")))
-    replayed = _body(fake_server)["input"][1]
+    await client.complete(_request(Message.user("hi"), response.message, Message.user("and?")))
+    replayed = sent_body(fake_server)["input"][1]
     assert replayed["type"] == "reasoning"
     assert replayed["encrypted_content"] == "enc-123"
     assert replayed["id"].startswith("rs_")
@@ -269,8 +273,8 @@ async def test_streamed_reasoning_events(
     fake_server: FakeProviderServer, make_client: MakeClient
 ) -> None:
     """Reasoning summary deltas become REASONING_* events ending with the signed thinking."""
-    _play(fake_server, Step(text="x", thinking=(Thinking(text="a b c", signature="s1"),)))
-    events = [ev async for ev in make_client("openai").stream(_req())]
+    play(fake_server, Step(text="x", thinking=(Thinking(text="a b c", signature="s1"),)))
+    events = [ev async for ev in make_client("openai").stream(_request())]
     deltas = [ev.reasoning_delta for ev in events if ev.type == "reasoning_delta"]
     assert "".join(d or "" for d in deltas) == "a b c"
     end = next(ev for ev in events if ev.type == "reasoning_end")
@@ -278,36 +282,13 @@ async def test_streamed_reasoning_events(
     assert end.thinking.signature == "s1"
 
 
-@pytest.mark.parametrize(
-    ("status", "error_class"),
-    [
-        (400, e.InvalidRequestError),
-        (401, e.AuthenticationError),
-        (403, e.AccessDeniedError),
-        (404, e.NotFoundError),
-        (429, e.RateLimitError),
-        (500, e.ServerError),
-    ],
-)
-async def test_http_errors_are_typed(
-    fake_server: FakeProviderServer, make_client: MakeClient, status: int, error_class: type
-) -> None:
-    """Each error status raises its typed error with provider, status, message and Retry-After."""
-    _play(fake_server, Step(error=Error(status=status, message="scripted", retry_after="7")))
-    with pytest.raises(error_class) as caught:
-        await make_client("openai").complete(_req())
-    err = caught.value
-    assert (err.provider, err.status_code, err.message) == ("openai", status, "scripted")
-    assert err.retry_after == 7.0
-
-
 async def test_streaming_error_status_raises_before_data(
     fake_server: FakeProviderServer, make_client: MakeClient
 ) -> None:
     """A 429 on a stream raises RateLimitError before any event (so it can be retried)."""
-    _play(fake_server, Step(error=Error(status=429, retry_after="3")))
+    play(fake_server, Step(error=Error(status=429, retry_after="3")))
     with pytest.raises(e.RateLimitError) as caught:
-        async for _ in make_client("openai").stream(_req()):
+        async for _ in make_client("openai").stream(_request()):
             pass
     assert caught.value.retry_after == 3.0
 
@@ -316,8 +297,8 @@ async def test_server_error_is_retried_by_generate(
     fake_server: FakeProviderServer, make_client: MakeClient
 ) -> None:
     """A 500 then a success: generate() retries and returns the answer."""
-    _play(fake_server, Step(error=Error(status=500)), Step(text="recovered"))
-    result = await generate(MODEL, "hi", client=make_client("openai"), retry_policy=FAST)
+    play(fake_server, Step(error=Error(status=500)), Step(text="recovered"))
+    result = await generate(MODEL, "hi", client=make_client("openai"), retry_policy=FAST_RETRY)
     assert result.text == "recovered"
     assert len(fake_server.requests) == 2
 
@@ -325,10 +306,10 @@ async def test_server_error_is_retried_by_generate(
 async def test_usage_is_accurate(fake_server: FakeProviderServer, make_client: MakeClient) -> None:
     """Scripted token counts arrive unchanged, total included, in complete() and stream()."""
     usage = Usage(input_tokens=123, output_tokens=45, reasoning_tokens=6, cache_read_tokens=100)
-    _play(fake_server, Step(text="x", usage=usage, repeat=True))
+    play(fake_server, Step(text="x", usage=usage, repeat=True))
     client = make_client("openai")
-    plain = (await client.complete(_req())).usage
-    streamed = [ev async for ev in client.stream(_req())][-1].usage
+    plain = (await client.complete(_request())).usage
+    streamed = [ev async for ev in client.stream(_request())][-1].usage
     for got in (plain, streamed):
         assert got is not None
         assert (got.input_tokens, got.output_tokens, got.total_tokens) == (123, 45, 168)
@@ -339,12 +320,12 @@ async def test_prompt_caching_reports_cache_reads(
     fake_server: FakeProviderServer, make_client: MakeClient
 ) -> None:
     """Turn 2 of a conversation reports cache_read_tokens > 0 (automatic prefix caching)."""
-    _play(fake_server, prompt_caching=True)
+    play(fake_server, prompt_caching=True)
     client = make_client("openai")
     system = Message.system("You are a careful assistant. " * 40)
-    first = await client.complete(_req(system, Message.user("turn one")))
+    first = await client.complete(_request(system, Message.user("turn one")))
     second = await client.complete(
-        _req(system, Message.user("turn one"), first.message, Message.user("turn two"))
+        _request(system, Message.user("turn one"), first.message, Message.user("turn two"))
     )
     assert not first.usage.cache_read_tokens
     assert (second.usage.cache_read_tokens or 0) > 0
@@ -354,10 +335,10 @@ async def test_provider_options_pass_through(
     fake_server: FakeProviderServer, make_client: MakeClient
 ) -> None:
     """provider_options.openai keys reach the body; nested objects merge with ours."""
-    _play(fake_server, Step(text="ok"))
+    play(fake_server, Step(text="ok"))
     options = {"openai": {"store": False, "reasoning": {"summary": "auto"}}, "anthropic": {"x": 1}}
-    await make_client("openai").complete(_req(reasoning_effort="low", provider_options=options))
-    body = _body(fake_server)
+    await make_client("openai").complete(_request(reasoning_effort="low", provider_options=options))
+    body = sent_body(fake_server)
     assert body["store"] is False
     assert body["reasoning"] == {"effort": "low", "summary": "auto"}
     assert "x" not in body
@@ -365,13 +346,13 @@ async def test_provider_options_pass_through(
 
 async def test_tool_choice_modes(fake_server: FakeProviderServer, make_client: MakeClient) -> None:
     """auto/none/required are strings; a named choice names the function."""
-    _play(fake_server, Step(text="ok", repeat=True))
+    play(fake_server, Step(text="ok", repeat=True))
     client = make_client("openai")
     tools = (ToolDefinition("f"),)
     sent = []
     for choice in (ToolChoice(), ToolChoice("none"), ToolChoice("required"), ToolChoice.named("f")):
-        await client.complete(_req(tools=tools, tool_choice=choice))
-        sent.append(_body(fake_server)["tool_choice"])
+        await client.complete(_request(tools=tools, tool_choice=choice))
+        sent.append(sent_body(fake_server)["tool_choice"])
     assert sent == ["auto", "none", "required", {"type": "function", "name": "f"}]
 
 
@@ -380,8 +361,8 @@ async def test_rate_limit_headers_are_read(
 ) -> None:
     """x-ratelimit-* response headers become the Response's RateLimitInfo."""
     headers = {"x-ratelimit-remaining-requests": "42", "x-ratelimit-limit-tokens": "9000"}
-    _play(fake_server, Step(text="ok", headers=headers))
-    info = (await make_client("openai").complete(_req())).rate_limit
+    play(fake_server, Step(text="ok", headers=headers))
+    info = (await make_client("openai").complete(_request())).rate_limit
     assert info is not None
     assert (info.requests_remaining, info.tokens_limit) == (42, 9000)
 
@@ -390,9 +371,9 @@ async def test_html_error_page_on_a_stream_is_typed(
     fake_server: FakeProviderServer, make_client: MakeClient
 ) -> None:
     """A proxy's HTML 502 page instead of a stream raises ServerError before any event."""
-    _play(fake_server, Step(text="x", fault=Fault(kind="html", status=502)))
+    play(fake_server, Step(text="x", fault=Fault(kind="html", status=502)))
     with pytest.raises(e.ServerError) as caught:
-        async for _ in make_client("openai").stream(_req()):
+        async for _ in make_client("openai").stream(_request()):
             pass
     assert caught.value.status_code == 502
     assert "502 Bad Gateway" in caught.value.message
@@ -401,72 +382,23 @@ async def test_html_error_page_on_a_stream_is_typed(
 # ---- bad input -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["malformed_json", "empty_body", "disconnect", "html"])
-async def test_broken_plain_answers_are_typed_errors(
-    fake_server: FakeProviderServer, make_client: MakeClient, kind: str
-) -> None:
-    """Cut, empty, HTML and half-sent bodies raise typed errors naming the provider."""
-    _play(fake_server, Step(text="hello", fault=Fault(kind=kind)))  # type: ignore[arg-type]
-    with pytest.raises(e.SDKError) as caught:
-        await make_client("openai").complete(_req())
-    assert "openai" in str(caught.value)
-    if kind == "html":
-        assert isinstance(caught.value, e.ServerError)
-        assert "proxy page" in caught.value.message
-
-
-@pytest.mark.parametrize("kind", ["wrong_content_type", "garbage_sse", "unknown_event"])
-async def test_tolerated_stream_oddities(
-    fake_server: FakeProviderServer, make_client: MakeClient, kind: str
-) -> None:
-    """Mislabelled SSE, garbage lines and unknown event types do not disturb the stream."""
-    _play(fake_server, Step(text="still fine", fault=Fault(kind=kind, after_events=2)))  # type: ignore[arg-type]
-    events = [ev async for ev in make_client("openai").stream(_req())]
-    assert events[-1].type == "finish"
-    assert events[-1].response is not None
-    assert events[-1].response.text == "still fine"
-
-
-@pytest.mark.parametrize(
-    ("kind", "error_kind"),
-    [
-        ("disconnect", "StreamError"),
-        ("malformed_json", "StreamError"),
-        ("empty_body", "StreamError"),
-        ("error_event", "ServerError"),
-    ],
-)
-async def test_mid_stream_failures_end_with_an_error_event(
-    fake_server: FakeProviderServer, make_client: MakeClient, kind: str, error_kind: str
-) -> None:
-    """A stream broken after data ends with one ERROR event of the right kind."""
-    fault = Fault(kind=kind, after_events=4)  # type: ignore[arg-type]
-    _play(fake_server, Step(text="a b c d e f g h", fault=fault))
-    events = [ev async for ev in make_client("openai").stream(_req())]
-    assert events[0].type == "stream_start"
-    assert events[-1].type == "error"
-    assert events[-1].error is not None
-    assert events[-1].error.kind == error_kind
-    assert [ev.type for ev in events].count("error") == 1
-
-
 async def test_invalid_tool_arguments_keep_the_raw_text(
     fake_server: FakeProviderServer, make_client: MakeClient
 ) -> None:
     """Arguments that are not JSON stay available raw; generate() reports them to the model."""
-    _play(
+    play(
         fake_server,
         Step(tool_calls=(ToolCall("get_weather", raw_arguments='{"city": "SF"'),)),
         Step(text="sorry"),
     )
-    weather = Tool("get_weather", "Weather", _CITY, execute=lambda city: "sunny")
+    weather = Tool("get_weather", "Weather", CITY, execute=lambda city: "sunny")
     result = await generate(
         MODEL, "w?", tools=[weather], max_tool_rounds=1, client=make_client("openai")
     )
     first = result.steps[0].response.tool_calls[0]
     assert first.raw_arguments == '{"city": "SF"'
     assert result.steps[0].tool_results[0].is_error
-    output = next(i for i in _body(fake_server)["input"] if i["type"] == "function_call_output")
+    output = next(i for i in sent_body(fake_server)["input"] if i["type"] == "function_call_output")
     assert output["output"].startswith("Error:")
 
 
@@ -474,11 +406,11 @@ async def test_unknown_model_is_passed_through(
     fake_server: FakeProviderServer, make_client: MakeClient
 ) -> None:
     """A model id the catalog does not know is sent unchanged."""
-    _play(fake_server, Step(text="ok"))
+    play(fake_server, Step(text="ok"))
     response = await make_client("openai").complete(
         Request(model="my-finetune:v7", messages=(Message.user("hi"),))
     )
-    assert response.model == "my-finetune:v7" == _body(fake_server)["model"]
+    assert response.model == "my-finetune:v7" == sent_body(fake_server)["model"]
 
 
 async def test_missing_key_is_an_authentication_error(
@@ -487,7 +419,7 @@ async def test_missing_key_is_an_authentication_error(
     """Without a key nothing is sent and the error names the provider and the runtime."""
     fake_server.play()
     with pytest.raises(e.AuthenticationError) as caught:
-        await make_client("openai", api_key=None).complete(_req())
+        await make_client("openai", api_key=None).complete(_request())
     assert caught.value.provider == "openai"
     assert "runtime" in caught.value.message
     assert fake_server.requests == ()
@@ -499,18 +431,18 @@ async def test_audio_is_rejected_clearly(make_client: MakeClient) -> None:
 
     audio = ContentPart(kind="audio", audio=AudioData(data=b"RIFF", media_type="audio/wav"))
     with pytest.raises(e.UnsupportedContentError, match=r"messages\[0\].*'audio'"):
-        await make_client("openai").complete(_req(Message.user("listen", audio)))
+        await make_client("openai").complete(_request(Message.user("listen", audio)))
 
 
 async def test_documents_become_input_files(
     fake_server: FakeProviderServer, make_client: MakeClient
 ) -> None:
     """A PDF given as bytes becomes an input_file with a data URI and a file name."""
-    _play(fake_server, Step(text="read"))
+    play(fake_server, Step(text="read"))
     doc = DocumentData(data=b"%PDF-1.4", media_type="application/pdf", file_name="a.pdf")
     part = ContentPart(kind="document", document=doc)
-    await make_client("openai").complete(_req(Message.user("read", part)))
-    part = _body(fake_server)["input"][0]["content"][1]
+    await make_client("openai").complete(_request(Message.user("read", part)))
+    part = sent_body(fake_server)["input"][0]["content"][1]
     assert part["type"] == "input_file"
     assert part["filename"] == "a.pdf"
     assert part["file_data"].startswith("data:application/pdf;base64,")
@@ -518,14 +450,14 @@ async def test_documents_become_input_files(
 
 def test_stop_sequences_give_a_warning_not_a_field() -> None:
     """The Responses API has no stop parameter: translation warns instead of sending one."""
-    wire = request_body(_req(stop_sequences=("END",)))
+    wire = request_body(_request(stop_sequences=("END",)))
     assert "stop" not in wire.body
     assert wire.warnings[0].code == "unsupported_parameter"
 
 
 def test_json_mode_uses_json_object_format() -> None:
     """ResponseFormat(type='json') maps to text.format json_object."""
-    wire = request_body(_req(response_format=ResponseFormat(type="json")))
+    wire = request_body(_request(response_format=ResponseFormat(type="json")))
     assert wire.body["text"] == {"format": {"type": "json_object"}}
 
 
@@ -556,28 +488,6 @@ def samples(fake_server: FakeProviderServer) -> dict[str, Any]:
     return {"body": json.loads(body), "events": events}
 
 
-def _sse_bytes(events: list[tuple[str, Any]]) -> bytes:
-    return "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events).encode()
-
-
-def _run(client: Client, streaming: bool) -> None:
-    """Complete or stream once; only a Response, events ending FINISH/ERROR or SDKError may come."""
-
-    async def go() -> None:
-        try:
-            if streaming:
-                events = [ev async for ev in client.stream(_req())]
-                assert events[-1].type in ("finish", "error")
-            else:
-                assert isinstance(await client.complete(_req()), Response)
-        except e.SDKError:
-            pass
-        finally:
-            await client.close()
-
-    asyncio.run(go())
-
-
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_parse_response_survives_mutated_bodies(samples: dict[str, Any], data: Any) -> None:
@@ -593,9 +503,8 @@ def test_complete_survives_mutated_and_truncated_bodies(
     samples: dict[str, Any], data: Any, cut: float
 ) -> None:
     """Over HTTP, mutated JSON and truncated bytes give a Response or a typed SDKError."""
-    raw = json.dumps(mutate_json(data, samples["body"])).encode()
-    raw = raw[: int(len(raw) * cut)] if data.draw(st.booleans()) else raw
-    _run(mock_client("openai", lambda _: httpx.Response(200, content=raw)), streaming=False)
+    raw = maybe_cut(data, json.dumps(mutate_json(data, samples["body"])).encode(), cut)
+    run_once(replying("openai", raw), _request(), streaming=False)
 
 
 @settings(max_examples=40, deadline=None)
@@ -604,29 +513,15 @@ def test_stream_survives_mutated_and_truncated_events(
     samples: dict[str, Any], data: Any, cut: float
 ) -> None:
     """A stream with one mutated event, or cut anywhere, ends in FINISH/ERROR or an SDKError."""
-    events = list(samples["events"])
-    index = data.draw(st.integers(0, len(events) - 1))
-    events[index] = (events[index][0], mutate_json(data, events[index][1]))
-    raw = _sse_bytes(events)
-    raw = raw[: int(len(raw) * cut)] if data.draw(st.booleans()) else raw
-    sse = {"content-type": "text/event-stream"}
-    _run(mock_client("openai", lambda _: httpx.Response(200, content=raw, headers=sse)), True)
+    raw = maybe_cut(data, named_sse(mutate_one(data, samples["events"])), cut)
+    run_once(replying("openai", raw, SSE_TYPE), _request(), streaming=True)
 
 
-_ARGS = st.dictionaries(st.text(min_size=1, max_size=5), st.integers() | st.text(max_size=5))
-_CALLS = st.builds(
-    ToolCallData,
-    id=st.from_regex(r"call_[a-z0-9]{1,8}", fullmatch=True),
-    name=st.from_regex(r"[a-z][a-z_]{0,10}", fullmatch=True),
-    arguments=_ARGS,
-)
-
-
-@given(text=st.text(min_size=1, max_size=30), calls=st.lists(_CALLS, max_size=3))
+@given(text=st.text(min_size=1, max_size=30), calls=st.lists(TOOL_CALLS, max_size=3))
 def test_assistant_turns_round_trip(text: str, calls: list[ToolCallData]) -> None:
     """Text and tool calls sent back as input items parse back to the same content."""
     message = Message.assistant(text, *(ContentPart.of_tool_call(c) for c in calls))
-    items = request_body(_req(message)).body["input"]
+    items = request_body(_request(message)).body["input"]
     output = [
         {"type": "message", "content": [{"type": "output_text", "text": i["content"]}]}
         if i["type"] == "message"
@@ -637,28 +532,9 @@ def test_assistant_turns_round_trip(text: str, calls: list[ToolCallData]) -> Non
     assert parsed.message.content == message.content
 
 
-_PARTS = st.one_of(
-    st.text(max_size=10).map(ContentPart.of_text),
-    st.just(ContentPart.of_image(ImageData(url="https://example.com/a.png", detail="low"))),
-    st.binary(min_size=1, max_size=8).map(lambda b: ContentPart.of_image(ImageData(data=b))),
-)
-_MESSAGES = st.one_of(
-    st.lists(_PARTS, min_size=1, max_size=3).map(
-        lambda p: Message(role=Role.USER, content=tuple(p))
-    ),
-    st.text(max_size=10).map(Message.system),
-    st.tuples(st.text(max_size=10), _CALLS).map(
-        lambda t: Message.assistant(t[0], ContentPart.of_tool_call(t[1]))
-    ),
-    st.tuples(_CALLS, st.text(max_size=10), st.booleans()).map(
-        lambda t: Message.tool_result(t[0].id, t[1], is_error=t[2])
-    ),
-)
-
-
 @settings(max_examples=80)
 @given(
-    messages=st.lists(_MESSAGES, min_size=1, max_size=5),
+    messages=st.lists(MESSAGES, min_size=1, max_size=5),
     effort=st.sampled_from([None, "low", "high"]),
     json_mode=st.sampled_from([None, "json", "json_schema"]),
     tools=st.booleans(),
@@ -673,7 +549,7 @@ def test_request_bodies_match_the_official_sdk_types(
         fmt = ResponseFormat(
             type=json_mode, json_schema={"type": "object"} if json_mode != "json" else None
         )
-    request = _req(
+    request = _request(
         *messages,
         reasoning_effort=effort,
         response_format=fmt,
@@ -683,19 +559,7 @@ def test_request_bodies_match_the_official_sdk_types(
         temperature=0.5,
         metadata={"k": "v"},
     )
-    body = request_body(request, stream=streaming).body
-    params, adapter = _SDK_PARAMS[streaming]
-    assert set(body) <= set(params.__required_keys__) | set(params.__optional_keys__)
-    adapter.validate_python(body)
-
-
-_SDK_PARAMS = {
-    streaming: (params, pydantic.TypeAdapter(params))
-    for streaming, params in (
-        (False, response_create_params.ResponseCreateParamsNonStreaming),
-        (True, response_create_params.ResponseCreateParamsStreaming),
-    )
-}
+    assert_sdk_body(SDK_PARAMS, request_body(request, stream=streaming).body, streaming=streaming)
 
 
 # ---- runtime isolation over HTTP -----------------------------------------------------------

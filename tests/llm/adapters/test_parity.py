@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from attractor.llm import ContentPart, Message, errors, stream_object
 from attractor.llm.adapters import anthropic_messages, gemini_generate
 from attractor.testing.fake_providers import (
+    Error,
     FakeProviderServer,
     Fault,
     Step,
@@ -29,8 +30,33 @@ from .conftest import MakeClient, check_runtime_isolation, mutate_json
 
 pytestmark = pytest.mark.anyio
 
-MODELS = {"anthropic": "claude-sonnet-4-5", "gemini": "gemini-2.5-pro"}
-PROVIDERS = pytest.mark.parametrize("provider", list(MODELS))
+MODELS = {
+    "anthropic": "claude-sonnet-4-5",
+    "gemini": "gemini-2.5-pro",
+    "openai": "gpt-5.2",
+    "openai_compatible": "llama-3.3-70b",
+}
+PROVIDERS = pytest.mark.parametrize("provider", ["anthropic", "gemini"])
+OPENAI_FAMILY = pytest.mark.parametrize("provider", ["openai", "openai_compatible"])
+COMMON_STATUSES = [
+    (400, errors.InvalidRequestError),
+    (401, errors.AuthenticationError),
+    (403, errors.AccessDeniedError),
+    (404, errors.NotFoundError),
+]
+MORE_STATUSES = {
+    "anthropic": [(500, errors.ServerError), (529, errors.ServerError)],
+    "gemini": [(500, errors.ServerError), (503, errors.ServerError)],
+    "openai": [(429, errors.RateLimitError), (500, errors.ServerError)],
+    "openai_compatible": [(429, errors.RateLimitError)],
+}
+HTTP_ERRORS = [
+    (provider, status, kind)
+    for provider, more in MORE_STATUSES.items()
+    for status, kind in COMMON_STATUSES + more
+]
+STREAM_BREAKS = {"openai": (4, "a b c d e f g h"), "openai_compatible": (3, "a b c d e f")}
+"""Per OpenAI-family provider: events sent before a mid-stream fault, and the scripted text."""
 BUILDERS: dict[str, Callable[..., Any]] = {
     "anthropic": anthropic_messages.build_body,
     "gemini": gemini_generate.build_body,
@@ -102,6 +128,84 @@ async def test_html_proxy_page(
     client = scripted(provider, fake_server, make_client, Step(text="x", fault=Fault(kind="html")))
     with pytest.raises(errors.ServerError, match="proxy"):
         await client.complete(make_request(MODELS[provider]))
+
+
+@pytest.mark.parametrize(("provider", "status", "kind"), HTTP_ERRORS)
+async def test_http_errors_are_typed(
+    fake_server: FakeProviderServer,
+    make_client: MakeClient,
+    provider: str,
+    status: int,
+    kind: type[errors.ProviderError],
+) -> None:
+    """Each error status raises its typed error with provider, status, message and Retry-After."""
+    error = Error(status=status, message="scripted", retry_after="7")
+    client = scripted(provider, fake_server, make_client, Step(error=error))
+    with pytest.raises(kind) as caught:
+        await client.complete(make_request(MODELS[provider]))
+    err = caught.value
+    assert (err.provider, err.status_code, err.message) == (provider, status, "scripted")
+    assert err.retry_after == 7.0
+
+
+@OPENAI_FAMILY
+@pytest.mark.parametrize("kind", ["malformed_json", "empty_body", "disconnect", "html"])
+async def test_broken_plain_answers_are_typed_errors(
+    fake_server: FakeProviderServer, make_client: MakeClient, provider: str, kind: Any
+) -> None:
+    """Cut, empty, HTML and half-sent bodies raise typed errors naming the provider."""
+    client = scripted(
+        provider, fake_server, make_client, Step(text="hello", fault=Fault(kind=kind))
+    )
+    with pytest.raises(errors.SDKError) as caught:
+        await client.complete(make_request(MODELS[provider]))
+    assert provider in str(caught.value)
+    if kind == "html":
+        assert isinstance(caught.value, errors.ServerError)
+        assert "proxy page" in caught.value.message
+
+
+@OPENAI_FAMILY
+@pytest.mark.parametrize("kind", ["wrong_content_type", "garbage_sse", "unknown_event"])
+async def test_tolerated_stream_oddities(
+    fake_server: FakeProviderServer, make_client: MakeClient, provider: str, kind: Any
+) -> None:
+    """Mislabelled SSE, garbage lines and unknown events or chunks do not disturb the stream."""
+    step = Step(text="still fine", fault=Fault(kind=kind, after_events=2))
+    client = scripted(provider, fake_server, make_client, step)
+    events = [ev async for ev in client.stream(make_request(MODELS[provider]))]
+    assert events[-1].type == "finish"
+    assert events[-1].response is not None
+    assert events[-1].response.text == "still fine"
+
+
+@OPENAI_FAMILY
+@pytest.mark.parametrize(
+    ("kind", "error_kind"),
+    [
+        ("disconnect", "StreamError"),
+        ("malformed_json", "StreamError"),
+        ("empty_body", "StreamError"),
+        ("error_event", "ServerError"),
+    ],
+)
+async def test_mid_stream_failures_end_with_an_error_event(
+    fake_server: FakeProviderServer,
+    make_client: MakeClient,
+    provider: str,
+    kind: Any,
+    error_kind: str,
+) -> None:
+    """A stream broken after data ends with exactly one ERROR event of the right kind."""
+    after, text = STREAM_BREAKS[provider]
+    step = Step(text=text, fault=Fault(kind=kind, after_events=after))
+    client = scripted(provider, fake_server, make_client, step)
+    events = [ev async for ev in client.stream(make_request(MODELS[provider]))]
+    assert events[0].type == "stream_start"
+    assert events[-1].type == "error"
+    assert events[-1].error is not None
+    assert events[-1].error.kind == error_kind
+    assert [ev.type for ev in events].count("error") == 1
 
 
 @PROVIDERS
