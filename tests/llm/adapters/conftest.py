@@ -20,6 +20,8 @@ from attractor.llm.runtime import AdapterTimeout, Runtime
 from attractor.testing.fake_providers import FakeProviderServer
 from tests.llm.guardrail import drive_runtimes
 
+from ._samples import fetch_chat_samples, fetch_responses_samples
+
 TEST_KEY = "sk-test-key"
 
 MakeClient = Callable[..., Client]
@@ -62,6 +64,15 @@ async def make_client(fake_server: FakeProviderServer) -> AsyncIterator[MakeClie
     yield make
     for client in made:
         await client.close()
+
+
+@pytest.fixture(scope="module")
+def openai_samples(fake_server: FakeProviderServer) -> dict[str, dict[str, Any]]:
+    """Real bodies and streams of the fake server's two OpenAI APIs, keyed by provider."""
+    return {
+        "openai": fetch_responses_samples(fake_server, "gpt-5.2", TEST_KEY),
+        "openai_compatible": fetch_chat_samples(fake_server, "llama-3.3-70b", TEST_KEY),
+    }
 
 
 # ---- shared robustness helpers (OpenAI adapters; usable by any adapter test) --------------

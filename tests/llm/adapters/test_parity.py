@@ -3,17 +3,23 @@
 Each test is parametrized by provider; the per-adapter modules keep what differs.
 """
 
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
 
 import msgspec
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from attractor.llm import ContentPart, Message, errors, stream_object
-from attractor.llm.adapters import anthropic_messages, gemini_generate
+from attractor.llm import ContentPart, Message, errors, generate, stream_object
+from attractor.llm.adapters import (
+    anthropic_messages,
+    gemini_generate,
+    openai_chat,
+    openai_responses,
+)
 from attractor.testing.fake_providers import (
     Error,
     FakeProviderServer,
@@ -25,7 +31,17 @@ from attractor.testing.fake_providers import (
 )
 
 from ._samples import ANTHROPIC_BODY, ANTHROPIC_EVENTS, GEMINI_BODY, GEMINI_CHUNKS, gemini_sse
-from ._shared import check_payload, make_request, mutate_one, named_sse, scripted
+from ._shared import (
+    FAST_RETRY,
+    check_payload,
+    make_request,
+    maybe_cut,
+    mutate_one,
+    named_sse,
+    replying,
+    run_once,
+    scripted,
+)
 from .conftest import MakeClient, check_runtime_isolation, mutate_json
 
 pytestmark = pytest.mark.anyio
@@ -55,6 +71,7 @@ HTTP_ERRORS = [
     for provider, more in MORE_STATUSES.items()
     for status, kind in COMMON_STATUSES + more
 ]
+RETRIED_STATUSES = {"anthropic": 529, "gemini": 503, "openai": 500, "openai_compatible": 503}
 BROKEN_ANSWERS = [
     ("malformed_json", errors.ServerError),
     ("empty_body", errors.ServerError),
@@ -78,6 +95,11 @@ SAMPLE_STREAMS: dict[str, tuple[list[Any], Callable[[list[Any]], bytes]]] = {
     "anthropic": (ANTHROPIC_EVENTS, named_sse),
     "gemini": (GEMINI_CHUNKS, gemini_sse),
 }
+PARSERS: dict[str, tuple[Callable[..., Any], str]] = {
+    "openai": (openai_responses.parse_response, "output"),
+    "openai_compatible": (openai_chat.parse_response, "choices"),
+}
+"""Per OpenAI-family provider: the body parser, and the key a non-object body is put under."""
 STREAM_SHAPES = [
     Step(text="plain answer here"),
     Step(text="thought through", thinking=(Thinking("first this, then that", "c2lnbg=="),)),
@@ -219,15 +241,29 @@ async def test_mid_stream_failures_end_with_an_error_event(
     assert [ev.type for ev in events].count("error") == 1
 
 
-@PROVIDERS
+@pytest.mark.parametrize("provider", ["anthropic", "gemini", "openai"])
 async def test_missing_key_names_provider(
     fake_server: FakeProviderServer, make_client: MakeClient, provider: str
 ) -> None:
-    """Without a key the call fails before sending, naming the provider."""
+    """Without a key the call fails before sending, naming the provider and the runtime."""
     client = scripted(provider, fake_server, lambda p: make_client(p, api_key=None))
-    with pytest.raises(errors.AuthenticationError, match=provider):
+    with pytest.raises(errors.AuthenticationError, match=provider) as caught:
         await client.complete(make_request(MODELS[provider]))
-    assert not fake_server.requests
+    assert caught.value.provider == provider
+    assert "runtime" in caught.value.message
+    assert fake_server.requests == ()
+
+
+@pytest.mark.parametrize("provider", list(MODELS))
+async def test_server_error_is_retried_by_generate(
+    fake_server: FakeProviderServer, make_client: MakeClient, provider: str
+) -> None:
+    """A 5xx then a success: generate() retries once and returns the answer."""
+    failure = Step(error=Error(status=RETRIED_STATUSES[provider]))
+    client = scripted(provider, fake_server, make_client, failure, Step(text="recovered"))
+    result = await generate(MODELS[provider], "hi", client=client, retry_policy=FAST_RETRY)
+    assert result.text == "recovered"
+    assert len(fake_server.requests) == 2
 
 
 @PROVIDERS
@@ -272,3 +308,28 @@ def test_mutated_streams_give_typed_errors(provider: str, data: st.DataObject, c
     raw = encode(mutate_one(data, events))
     cut_raw = raw[: max(1, int(len(raw) * cut))]
     check_payload(provider, make_request(MODELS[provider]), cut_raw, streaming=True)
+
+
+@OPENAI_FAMILY
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_parse_response_survives_mutated_bodies(
+    openai_samples: dict[str, dict[str, Any]], provider: str, data: Any
+) -> None:
+    """Any mutation of a valid body gives a Response or a typed SDKError, nothing else."""
+    parse, list_key = PARSERS[provider]
+    body = mutate_json(data, openai_samples[provider]["body"])
+    with contextlib.suppress(errors.SDKError):
+        parse(body if isinstance(body, dict) else {list_key: body}, provider=provider)
+
+
+@OPENAI_FAMILY
+@settings(max_examples=40, deadline=None)
+@given(data=st.data(), cut=st.floats(0, 1))
+def test_complete_survives_mutated_and_truncated_bodies(
+    openai_samples: dict[str, dict[str, Any]], provider: str, data: Any, cut: float
+) -> None:
+    """Over HTTP, mutated JSON and truncated bytes give a Response or a typed SDKError."""
+    raw = json.dumps(mutate_json(data, openai_samples[provider]["body"])).encode()
+    raw = maybe_cut(data, raw, cut)
+    run_once(replying(provider, raw), make_request(MODELS[provider]), streaming=False)
