@@ -7,6 +7,7 @@ that more than one adapter's tests need.
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -35,8 +36,20 @@ CITY = {"type": "object", "properties": {"city": {"type": "string"}}, "required"
 """JSON Schema of the weather tool's parameters."""
 WEATHER = Tool("get_weather", "Weather for a city", CITY, execute=lambda city: f"sunny in {city}")
 FAST_RETRY = RetryPolicy(max_retries=2, base_delay=0.001, jitter=False)
+COUNTER = Tool(
+    "count",
+    "Count",
+    {"type": "object", "properties": {"n": {"type": "integer"}}},
+    execute=lambda n: n + 1,
+)
+"""A tool that answers `n + 1`, for multi-round tool loops."""
 JSON_TYPE = "application/json"
 SSE_TYPE = "text/event-stream"
+
+
+def weather(answer: Callable[[str], str]) -> Tool:
+    """A `get_weather` tool described as "Weather" that answers with `answer(city)`."""
+    return Tool("get_weather", "Weather", CITY, execute=answer)
 
 
 def make_request(model: str, *messages: Message, **fields: Any) -> Request:

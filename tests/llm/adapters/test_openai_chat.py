@@ -18,11 +18,7 @@ from openai.types.chat import completion_create_params
 
 from attractor.llm import errors as e
 from attractor.llm import generate, generate_object
-from attractor.llm.adapters.openai_chat import (
-    message_parts,
-    request_body,
-)
-from attractor.llm.tools import Tool
+from attractor.llm.adapters.openai_chat import message_parts, request_body
 from attractor.llm.types import (
     AudioData,
     ContentPart,
@@ -33,16 +29,10 @@ from attractor.llm.types import (
     ToolChoice,
     ToolDefinition,
 )
-from attractor.testing.fake_providers import (
-    FakeProviderServer,
-    Step,
-    Thinking,
-    ToolCall,
-    Usage,
-)
+from attractor.testing.fake_providers import FakeProviderServer, Step, Thinking, ToolCall, Usage
 
 from ._shared import (
-    CITY,
+    COUNTER,
     PNG,
     SSE_TYPE,
     TOOL_CALLS,
@@ -56,6 +46,7 @@ from ._shared import (
     run_once,
     sdk_params,
     sent_body,
+    weather,
 )
 from .conftest import TEST_KEY, MakeClient
 
@@ -132,9 +123,9 @@ async def test_single_tool_call_and_execution(
         Step(tool_calls=(ToolCall("get_weather", {"city": "SF"}, id="call_9"),)),
         Step(text="Sunny."),
     )
-    weather = Tool("get_weather", "Weather", CITY, execute=lambda city: f"72F in {city}")
+    tool = weather(lambda city: f"72F in {city}")
     result = await generate(
-        MODEL, "w?", tools=[weather], max_tool_rounds=2, client=make_client(PROVIDER)
+        MODEL, "w?", tools=[tool], max_tool_rounds=2, client=make_client(PROVIDER)
     )
     assert result.text == "Sunny."
     follow = sent_body(fake_server)["messages"]
@@ -156,9 +147,9 @@ async def test_parallel_tool_calls(
     """Two calls run; both tool messages go back in call order."""
     calls = (ToolCall("get_weather", {"city": "SF"}), ToolCall("get_weather", {"city": "NY"}))
     play(fake_server, Step(tool_calls=calls), Step(text="Both."))
-    weather = Tool("get_weather", "Weather", CITY, execute=lambda city: f"sun in {city}")
+    tool = weather(lambda city: f"sun in {city}")
     result = await generate(
-        MODEL, "w?", tools=[weather], max_tool_rounds=1, client=make_client(PROVIDER)
+        MODEL, "w?", tools=[tool], max_tool_rounds=1, client=make_client(PROVIDER)
     )
     assert result.text == "Both."
     tool_messages = [m for m in sent_body(fake_server)["messages"] if m["role"] == "tool"]
@@ -171,10 +162,8 @@ async def test_multi_step_tool_loop(
     """Three tool rounds then an answer make four calls."""
     steps = [Step(tool_calls=(ToolCall("count", {"n": n}),)) for n in range(3)]
     play(fake_server, *steps, Step(text="done"))
-    params = {"type": "object", "properties": {"n": {"type": "integer"}}}
-    counter = Tool("count", "Count", params, execute=lambda n: n + 1)
     result = await generate(
-        MODEL, "go", tools=[counter], max_tool_rounds=5, client=make_client(PROVIDER)
+        MODEL, "go", tools=[COUNTER], max_tool_rounds=5, client=make_client(PROVIDER)
     )
     assert result.text == "done"
     assert len(result.steps) == 4

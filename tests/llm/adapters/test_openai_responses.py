@@ -19,7 +19,6 @@ from attractor.llm import Client, ProviderConfig, Runtime, Secret, generate, gen
 from attractor.llm import errors as e
 from attractor.llm.adapters import load_adapter
 from attractor.llm.adapters.openai_responses import ResponsesStream, parse_response, request_body
-from attractor.llm.tools import Tool
 from attractor.llm.types import (
     ContentPart,
     DocumentData,
@@ -44,6 +43,7 @@ from tests.llm.guardrail import drive_runtimes
 
 from ._shared import (
     CITY,
+    COUNTER,
     PNG,
     SSE_TYPE,
     TOOL_CALLS,
@@ -58,6 +58,7 @@ from ._shared import (
     run_once,
     sdk_params,
     sent_body,
+    weather,
 )
 from .conftest import TEST_KEY, MakeClient
 
@@ -142,9 +143,9 @@ async def test_single_tool_call_and_execution(
         Step(tool_calls=(ToolCall("get_weather", {"city": "SF"}, id="call_1"),)),
         Step(text="It is sunny."),
     )
-    weather = Tool("get_weather", "Weather", CITY, execute=lambda city: f"72F in {city}")
+    tool = weather(lambda city: f"72F in {city}")
     result = await generate(
-        MODEL, "weather?", tools=[weather], max_tool_rounds=3, client=make_client("openai")
+        MODEL, "weather?", tools=[tool], max_tool_rounds=3, client=make_client("openai")
     )
     assert result.text == "It is sunny."
     assert len(result.steps) == 2
@@ -169,9 +170,9 @@ async def test_parallel_tool_calls(
     """Two calls in one turn both run; their outputs go back in call order."""
     calls = (ToolCall("get_weather", {"city": "SF"}), ToolCall("get_weather", {"city": "NY"}))
     play(fake_server, Step(tool_calls=calls), Step(text="Both sunny."))
-    weather = Tool("get_weather", "Weather", CITY, execute=lambda city: f"sun in {city}")
+    tool = weather(lambda city: f"sun in {city}")
     result = await generate(
-        MODEL, "weather?", tools=[weather], max_tool_rounds=1, client=make_client("openai")
+        MODEL, "weather?", tools=[tool], max_tool_rounds=1, client=make_client("openai")
     )
     assert result.text == "Both sunny."
     outputs = [i for i in sent_body(fake_server)["input"] if i["type"] == "function_call_output"]
@@ -184,10 +185,8 @@ async def test_multi_step_tool_loop(
     """Three tool rounds then an answer: four LLM calls, each continuing the conversation."""
     steps = [Step(tool_calls=(ToolCall("count", {"n": n}),)) for n in range(3)]
     play(fake_server, *steps, Step(text="done"))
-    counter = Tool("count", "Count", {"type": "object", "properties": {"n": {"type": "integer"}}})
-    counter = Tool(counter.name, counter.description, counter.parameters, execute=lambda n: n + 1)
     result = await generate(
-        MODEL, "count", tools=[counter], max_tool_rounds=5, client=make_client("openai")
+        MODEL, "count", tools=[COUNTER], max_tool_rounds=5, client=make_client("openai")
     )
     assert result.text == "done"
     assert len(result.steps) == 4
@@ -220,8 +219,8 @@ async def test_high_level_stream_runs_tools(
 ) -> None:
     """stream() executes the tool between steps and ends with the final answer."""
     play(fake_server, Step(tool_calls=(ToolCall("get_weather", {"city": "SF"}),)), Step(text="ok"))
-    weather = Tool("get_weather", "Weather", CITY, execute=lambda city: "sunny")
-    result = stream(MODEL, "w?", tools=[weather], max_tool_rounds=2, client=make_client("openai"))
+    tool = weather(lambda city: "sunny")
+    result = stream(MODEL, "w?", tools=[tool], max_tool_rounds=2, client=make_client("openai"))
     kinds = [ev.type async for ev in result]
     assert "step_finish" in kinds
     assert kinds[-1] == "finish"
@@ -376,9 +375,9 @@ async def test_invalid_tool_arguments_keep_the_raw_text(
         Step(tool_calls=(ToolCall("get_weather", raw_arguments='{"city": "SF"'),)),
         Step(text="sorry"),
     )
-    weather = Tool("get_weather", "Weather", CITY, execute=lambda city: "sunny")
+    tool = weather(lambda city: "sunny")
     result = await generate(
-        MODEL, "w?", tools=[weather], max_tool_rounds=1, client=make_client("openai")
+        MODEL, "w?", tools=[tool], max_tool_rounds=1, client=make_client("openai")
     )
     first = result.steps[0].response.tool_calls[0]
     assert first.raw_arguments == '{"city": "SF"'
