@@ -52,7 +52,7 @@ MODELS = {
     "openai": "gpt-5.2",
     "openai_compatible": "llama-3.3-70b",
 }
-PROVIDERS = pytest.mark.parametrize("provider", ["anthropic", "gemini"])
+ANTHROPIC_GEMINI = pytest.mark.parametrize("provider", ["anthropic", "gemini"])
 OPENAI_FAMILY = pytest.mark.parametrize("provider", ["openai", "openai_compatible"])
 COMMON_STATUSES = [
     (400, errors.InvalidRequestError),
@@ -111,7 +111,7 @@ STREAM_SHAPES = [
 ]
 
 
-@PROVIDERS
+@ANTHROPIC_GEMINI
 async def test_stream_object_yields_growing_partials(
     fake_server: FakeProviderServer, make_client: MakeClient, provider: str
 ) -> None:
@@ -125,7 +125,7 @@ async def test_stream_object_yields_growing_partials(
     assert await result.object() == {"items": [1, 2, 3, 4]}
 
 
-@PROVIDERS
+@ANTHROPIC_GEMINI
 @pytest.mark.parametrize("step", STREAM_SHAPES)
 async def test_stream_and_complete_agree(
     fake_server: FakeProviderServer, make_client: MakeClient, provider: str, step: Step
@@ -266,14 +266,14 @@ async def test_server_error_is_retried_by_generate(
     assert len(fake_server.requests) == 2
 
 
-@PROVIDERS
+@ANTHROPIC_GEMINI
 def test_unknown_effort_is_refused(provider: str) -> None:
     """An unknown reasoning effort names the accepted values."""
     with pytest.raises(errors.InvalidValueError, match="low, medium or high"):
         BUILDERS[provider](make_request(MODELS[provider], reasoning_effort="extreme"))
 
 
-@PROVIDERS
+@ANTHROPIC_GEMINI
 async def test_runtimes_never_see_each_others_keys(provider: str) -> None:
     """8 runtimes with their own keys and servers, 400 interleaved calls: no cross-talk."""
     await check_runtime_isolation(provider)
@@ -282,7 +282,7 @@ async def test_runtimes_never_see_each_others_keys(provider: str) -> None:
 # ---- properties: bad payloads (the samples are checked valid in each adapter's module) -------
 
 
-@PROVIDERS
+@ANTHROPIC_GEMINI
 @given(data=st.data())
 def test_mutated_bodies_give_typed_errors(provider: str, data: st.DataObject) -> None:
     """A success body with any subtree replaced or removed gives a Response or an SDKError."""
@@ -290,7 +290,7 @@ def test_mutated_bodies_give_typed_errors(provider: str, data: st.DataObject) ->
     check_payload(provider, make_request(MODELS[provider]), raw, streaming=False)
 
 
-@PROVIDERS
+@ANTHROPIC_GEMINI
 @given(cut=st.floats(0, 1))
 def test_truncated_bodies_give_typed_errors(provider: str, cut: float) -> None:
     """A success body cut anywhere gives a Response or an SDKError."""
@@ -300,7 +300,7 @@ def test_truncated_bodies_give_typed_errors(provider: str, cut: float) -> None:
     )
 
 
-@PROVIDERS
+@ANTHROPIC_GEMINI
 @given(data=st.data(), cut=st.floats(0, 1))
 def test_mutated_streams_give_typed_errors(provider: str, data: st.DataObject, cut: float) -> None:
     """An SSE stream with one event mutated and cut anywhere ends in FINISH/ERROR or an SDKError."""
