@@ -248,7 +248,7 @@ def test_refuses_non_loopback_hosts():
 
 def test_close_ends_slow_streams_and_threads():
     """close() returns promptly during a slow stream and leaves no thread behind."""
-    before = threading.active_count()
+    before = set(threading.enumerate())  # other tests' daemon threads may come and go meanwhile
     server = FakeProviderServer().start()
     server.play(Scenario(steps=(Step(text="a " * 50, chunk_delay_ms=200),)))
     errors: list[BaseException] = []
@@ -266,7 +266,11 @@ def test_close_ends_slow_streams_and_threads():
     server.close()
     client.join(5)
     assert time.perf_counter() - started < 2
-    assert threading.active_count() == before
+    left = [t for t in threading.enumerate() if t not in before and t is not client]
+    for t in left:
+        t.join(1)
+    assert [t.name for t in left if t.is_alive()] == []
+    assert not client.is_alive()
 
 
 def test_serve_announces_base_urls_and_stops():
