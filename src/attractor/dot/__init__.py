@@ -21,7 +21,7 @@ from attractor.dot._diagnostics import (
 )
 from attractor.dot._errors import ConditionSyntaxError, DotSyntaxError, StylesheetSyntaxError
 from attractor.dot._format import format_dot, graph_to_builtins
-from attractor.dot._graphs import exit_nodes, start_nodes
+from attractor.dot._graphs import exit_nodes, is_exit, is_start, start_nodes
 from attractor.dot._model import (
     BUILTIN_HANDLER_TYPES,
     FIDELITY_MODES,
@@ -99,6 +99,8 @@ __all__ = [
     "format_dot",
     "format_source",
     "graph_to_builtins",
+    "is_exit",
+    "is_start",
     "lint_rule",
     "parse_bool",
     "parse_dot",

@@ -14,14 +14,25 @@ START_IDS = frozenset({"start", "Start"})
 EXIT_IDS = frozenset({"exit", "Exit", "end", "End"})
 
 
+def is_start(node: Node) -> bool:
+    """Whether a node acts as the start: handler `start` (shape=Mdiamond or type) or ID
+    start/Start. The one definition the validator and the engine share."""
+    return node.handler_type == "start" or node.id in START_IDS
+
+
+def is_exit(node: Node) -> bool:
+    """Whether a node acts as the exit: handler `exit` (shape=Msquare or type) or ID exit/end."""
+    return node.handler_type == "exit" or node.id in EXIT_IDS
+
+
 def start_nodes(graph: Graph) -> list[Node]:
-    """Nodes that act as the start: handler `start` (shape=Mdiamond or type) or ID start/Start."""
-    return [n for n in graph.nodes.values() if n.handler_type == "start" or n.id in START_IDS]
+    """Nodes that act as the start, in definition order."""
+    return [n for n in graph.nodes.values() if is_start(n)]
 
 
 def exit_nodes(graph: Graph) -> list[Node]:
-    """Nodes that act as the exit: handler `exit` (shape=Msquare or type) or ID exit/end."""
-    return [n for n in graph.nodes.values() if n.handler_type == "exit" or n.id in EXIT_IDS]
+    """Nodes that act as the exit, in definition order."""
+    return [n for n in graph.nodes.values() if is_exit(n)]
 
 
 def successors(graph: Graph) -> dict[str, list[str]]:

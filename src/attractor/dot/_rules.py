@@ -23,68 +23,45 @@ def _at(element: Node | Edge, key: str | None = None) -> tuple[int, int]:
     return origin.attr_position(key) if key else (origin.line, origin.column)
 
 
+def _exactly_one(
+    graph: Graph, rule: str, found: list[Node], what: str, add: str, many_fix: str
+) -> list[Diagnostic]:
+    """One ERROR when no node plays the role, one per extra node when several do."""
+    if len(found) == 1:
+        return []
+    if not found:
+        at = (graph.origin.line, graph.origin.column)
+        return [
+            diagnostic(
+                graph, rule, ERROR, f"the pipeline has no {what} node", at=at, fix=f"add: {add}"
+            )
+        ]
+    message = (
+        f"the pipeline has {len(found)} {what} nodes ({join_words([n.id for n in found])}); "
+        "exactly one is allowed"
+    )
+    return [
+        diagnostic(graph, rule, ERROR, message, at=_at(node), node_id=node.id, fix=many_fix)
+        for node in found[1:]
+    ]
+
+
 @lint_rule("start_node")
 def start_node(graph: Graph) -> list[Diagnostic]:
     """Exactly one start node (shape=Mdiamond, type=start, or ID start/Start)."""
-    starts = start_nodes(graph)
-    if len(starts) == 1:
-        return []
-    if not starts:
-        return [
-            diagnostic(
-                graph,
-                "start_node",
-                ERROR,
-                "the pipeline has no start node",
-                at=(graph.origin.line, graph.origin.column),
-                fix="add: start [shape=Mdiamond]",
-            )
-        ]
-    names = join_words([n.id for n in starts])
-    return [
-        diagnostic(
-            graph,
-            "start_node",
-            ERROR,
-            f"the pipeline has {len(starts)} start nodes ({names}); exactly one is allowed",
-            at=_at(node),
-            node_id=node.id,
-            fix="keep one node with shape=Mdiamond and rename the others",
-        )
-        for node in starts[1:]
-    ]
+    fix = "keep one node with shape=Mdiamond and rename the others"
+    return _exactly_one(
+        graph, "start_node", start_nodes(graph), "start", "start [shape=Mdiamond]", fix
+    )
 
 
 @lint_rule("terminal_node")
 def terminal_node(graph: Graph) -> list[Diagnostic]:
     """Exactly one exit node (shape=Msquare, type=exit, or ID exit/end)."""
-    exits = exit_nodes(graph)
-    if len(exits) == 1:
-        return []
-    if not exits:
-        return [
-            diagnostic(
-                graph,
-                "terminal_node",
-                ERROR,
-                "the pipeline has no exit node",
-                at=(graph.origin.line, graph.origin.column),
-                fix="add: exit [shape=Msquare]",
-            )
-        ]
-    names = join_words([n.id for n in exits])
-    return [
-        diagnostic(
-            graph,
-            "terminal_node",
-            ERROR,
-            f"the pipeline has {len(exits)} exit nodes ({names}); exactly one is allowed",
-            at=_at(node),
-            node_id=node.id,
-            fix="route every finished branch to a single node with shape=Msquare",
-        )
-        for node in exits[1:]
-    ]
+    fix = "route every finished branch to a single node with shape=Msquare"
+    return _exactly_one(
+        graph, "terminal_node", exit_nodes(graph), "exit", "exit [shape=Msquare]", fix
+    )
 
 
 @lint_rule("reachability")

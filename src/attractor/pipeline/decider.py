@@ -12,7 +12,7 @@ from typing import Any
 
 from msgspec.structs import replace
 
-from attractor.dot import Edge, Graph, Node
+from attractor.dot import Edge, Graph, Node, is_exit
 from attractor.effects import AskHuman, DrawRandom, HumanAnswered, effect_id, request_effect
 from attractor.effects import Sleep as SleepEffect
 from attractor.events import Emit, Event
@@ -37,7 +37,7 @@ from attractor.pipeline.events import (
     StageStarted,
 )
 from attractor.pipeline.fidelity import build_thread
-from attractor.pipeline.graphs import handler_type, is_terminal
+from attractor.pipeline.graphs import handler_type
 from attractor.pipeline.handlers import (
     BranchResult,
     ChildView,
@@ -141,9 +141,9 @@ def _enter(state: RunState, t: Traversal, graph: Graph) -> list[Emit]:
     if node is None:
         return _finish(t, _fail(f"edge leads to unknown node {t.node!r}"), t.node)
     at_join = t.node in t.stop_at and not t.via_join  # its own nested join does not stop it
-    if t.kind == "branch" and (at_join or (is_terminal(node) and t.executions > 0)):
+    if t.kind == "branch" and (at_join or (is_exit(node) and t.executions > 0)):
         return _finish(t, t.result or Outcome(status=StageStatus.SUCCESS), t.node)
-    if is_terminal(node):
+    if is_exit(node):
         gate = _unsatisfied_gate(t, graph)
         if gate is not None:
             target = gate_retry_target(gate, graph)
@@ -406,7 +406,7 @@ def _interview_done(t: Traversal, node: Node) -> InterviewCompleted | None:
 
 def _route(state: RunState, t: Traversal, graph: Graph, node: Node, outcome: Outcome) -> list[Emit]:
     """Where to go after a node's final outcome (already folded: context and completed)."""
-    if is_terminal(node):
+    if is_exit(node):
         return _finish(t, Outcome(status=StageStatus.SUCCESS, notes="Pipeline completed"), node.id)
     if handler_type(node) == "parallel" and t.children:
         return _route_join(state, t, graph, node, outcome)

@@ -1,11 +1,12 @@
-"""Pipeline layer (pure): graph questions the engine asks — where to start, what ends a walk."""
+"""Pipeline layer (pure): graph questions the engine asks — where to start, what ends a walk.
+
+Rule: which node is a start or an exit is decided once, in `attractor.dot` (`is_start`,
+`is_exit`), so the validator and the engine never disagree.
+"""
 
 from __future__ import annotations
 
-from attractor.dot import Graph, Node
-
-START_IDS = ("start", "Start")
-EXIT_IDS = ("exit", "end", "Exit", "End", "done")
+from attractor.dot import Graph, Node, is_exit, is_start, start_nodes
 
 
 class PipelineError(ValueError):
@@ -13,32 +14,17 @@ class PipelineError(ValueError):
 
 
 def start_node(graph: Graph) -> str:
-    """The start node: shape Mdiamond, else id `start`/`Start` (spec §3.2)."""
-    for node in graph.nodes.values():
-        if node.shape == "Mdiamond":
-            return node.id
-    for node_id in START_IDS:
-        if node_id in graph.nodes:
-            return node_id
-    raise PipelineError("the graph has no start node (shape=Mdiamond or id 'start')")
-
-
-def is_terminal(node: Node) -> bool:
-    """An exit node: shape Msquare (or type exit), or id `exit`/`end` with no explicit type."""
-    if node.handler_type == "exit":
-        return True
-    return (
-        node.id in EXIT_IDS[:4]
-        and not node.node_type
-        and node.shape == "box"
-        and "shape" not in node.attrs
-    )
+    """The start node: shape Mdiamond (or type start) first, else ID `start`/`Start` (§3.2)."""
+    found = sorted(start_nodes(graph), key=lambda n: n.handler_type != "start")
+    if not found:
+        raise PipelineError("the graph has no start node (shape=Mdiamond or id 'start')")
+    return found[0].id
 
 
 def handler_type(node: Node) -> str:
-    """The handler type the registry resolves, with the id conventions for start and exit."""
-    if is_terminal(node):
+    """The handler type the registry resolves, with the ID conventions for start and exit."""
+    if is_exit(node):
         return "exit"
-    if node.id in START_IDS and not node.node_type and "shape" not in node.attrs:
+    if is_start(node):
         return "start"
     return node.handler_type
