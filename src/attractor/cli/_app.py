@@ -38,6 +38,7 @@ def _register() -> None:
         _llm,  # noqa: F401
         _log,  # noqa: F401
         _run,  # noqa: F401
+        _serve,  # noqa: F401
     )
 
 

@@ -19,10 +19,12 @@ from typing import Any, Protocol
 
 import msgspec
 
+from attractor.effects import deltas
 from attractor.llm.catalog import get_latest_model, get_model_info
 from attractor.llm.client import Client
 from attractor.llm.errors import ConfigurationError, ProviderError, SDKError
-from attractor.llm.generate import generate
+from attractor.llm.generate import GenerateResult, generate
+from attractor.llm.streaming import stream
 from attractor.llm.types import Message, Usage
 
 __all__ = [
@@ -51,6 +53,8 @@ class StageCall(Protocol):
     def preamble(self) -> str: ...
     @property
     def history(self) -> list[tuple[str, str]]: ...
+    @property
+    def stream(self) -> str: ...
 
 
 class StageOutcome(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -179,13 +183,25 @@ class UnifiedLlmCodergenBackend:
         """Answer one stage: the response text and usage, or a FAIL/RETRY outcome."""
         try:
             model, provider = self.choose(call.node_attrs)
-            result = await generate(
-                model,
-                messages=list(stage_messages(call)),
-                provider=provider,
-                client=self.client,
+            kwargs: dict[str, Any] = {
+                "messages": list(stage_messages(call)),
+                "provider": provider,
+                "client": self.client,
                 **self._options(call.node_attrs, model),
-            )
+            }
+            if deltas.watching():
+                result = await _streamed(call, model, kwargs)
+            else:
+                result = await generate(model, **kwargs)
         except SDKError as exc:
             return _error_reply(exc)
         return StageReply(response=result.text, usage=usage_counts(result.total_usage))
+
+
+async def _streamed(call: StageCall, model: str, kwargs: dict[str, Any]) -> GenerateResult:
+    """`generate` as a stream, each text delta handed to the watchers (the log keeps only the
+    result, which is the same as `generate` would give)."""
+    streamed = stream(model, **kwargs)
+    async for text in streamed.text_stream:
+        deltas.publish(deltas.Delta(stream=call.stream or "run", node=call.node_id, text=text))
+    return await streamed.result()

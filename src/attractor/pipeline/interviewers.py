@@ -185,6 +185,68 @@ class RecordingInterviewer(_Sequential):
         self.inner.inform(message, stage)
 
 
+# --- Parked questions (the HTTP server)
+
+
+class UnknownQuestionError(InterviewerError):
+    """An answer names a question that is not waiting (never asked, or already answered)."""
+
+
+class ParkingInterviewer(_Sequential):
+    """Parks each question until `answer(question_id, reply)` arrives from elsewhere (the HTTP
+    server's `POST .../questions/{qid}/answer`, a web UI, a chat bot).
+
+    `ask` waits without a thread or a poll; `pending()` lists the parked questions in the order
+    they were asked; `on_park` (if given) is called with each question when it is parked and
+    `on_unpark` when it is answered or withdrawn (the run stopped). Timeouts are enforced by
+    `as_performer`, like every interviewer's.
+    """
+
+    def __init__(
+        self,
+        on_park: Callable[[Question], None] | None = None,
+        on_unpark: Callable[[Question], None] | None = None,
+    ) -> None:
+        self.on_park, self.on_unpark = on_park, on_unpark
+        self._parked: dict[str, tuple[Question, asyncio.Future[Answer]]] = {}
+
+    async def ask(self, question: Question) -> Answer:
+        """Park the question and wait for its answer."""
+        future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        self._parked[question.id] = (question, future)
+        if self.on_park is not None:
+            self.on_park(question)
+        try:
+            return await future
+        finally:
+            if self._parked.get(question.id, (None, None))[1] is future:
+                del self._parked[question.id]
+            if self.on_unpark is not None:
+                self.on_unpark(question)
+
+    def pending(self) -> list[Question]:
+        """The questions waiting for an answer, oldest first."""
+        return [q for q, f in self._parked.values() if not f.done()]
+
+    def answer(self, question_id: str, reply: Answer | str) -> Answer:
+        """Answer a parked question; the run continues at once.
+
+        Raises:
+            UnknownQuestionError: no question with this id is waiting.
+            InvalidAnswerError: the reply fits none of the question's options.
+        """
+        parked = self._parked.get(question_id)
+        if parked is None or parked[1].done():
+            waiting = ", ".join(repr(q.id) for q in self.pending()) or "none"
+            raise UnknownQuestionError(
+                f"question {question_id!r} is not waiting for an answer (waiting: {waiting})"
+            )
+        question, future = parked
+        answer = _coerce(question, reply, "answer")
+        future.set_result(answer)
+        return answer
+
+
 # --- Console
 
 

@@ -28,6 +28,7 @@ from attractor.effects import (
     AskHuman,
     DriveResult,
     LiveInterpreter,
+    Machine,
     Recording,
     ReplayResult,
     drive,
@@ -56,6 +57,8 @@ from attractor.pipeline.state import RunState
 from attractor.pipeline.threads import ThreadBook
 
 Observer = Callable[[Entry], None]
+MachineWrapper = Callable[[PipelineMachine], Machine[RunState]]
+"""Wraps the engine for one drive, e.g. the server's pause gate (stop at a node boundary)."""
 MAX_LOOP_RESTARTS = 100
 
 
@@ -143,9 +146,10 @@ class _Session:
         interviewer: Interviewer,
         observers: Sequence[Observer],
         registry: HandlerRegistry | None,
+        wrap: MachineWrapper | None = None,
     ) -> None:
         self.options, self.backend, self.interviewer = options, backend, interviewer
-        self.observers, self.registry = observers, registry
+        self.observers, self.registry, self.wrap = observers, registry, wrap
 
     def interpreter(self, log: EventLog, book: ThreadBook) -> LiveInterpreter:
         """The live interpreter: humans through the interviewer, codergen through the backend
@@ -174,8 +178,9 @@ class _Session:
                 fn(entry)
 
         with EventLog.open(log_path, fsync=self.options.fsync) as log:
+            engine = self.wrap(machine) if self.wrap is not None else machine
             outcome: DriveResult[RunState] = await drive(
-                machine, log, self.interpreter(log, book), observe=observe
+                engine, log, self.interpreter(log, book), observe=observe
             )
         return RunResult(run_dir=log_path.parent, state=outcome.state, stopped=outcome.stopped)
 
@@ -238,6 +243,7 @@ async def start_run(
     registry: HandlerRegistry | None = None,
     start_at: str = "",
     parent_run: str = "",
+    wrap: MachineWrapper | None = None,
 ) -> RunResult:
     """Prepare `dot_path` and run it to the end in a new run directory under `logs_root`
     (following loop restarts into new linked runs)."""
@@ -249,6 +255,7 @@ async def start_run(
         interviewer or interviewer_for(options),
         observers,
         registry,
+        wrap,
     )
     # recorded absolute: child pipelines resolve against it, from any working directory
     result = await session.new_run(
@@ -302,6 +309,7 @@ async def resume_run(
     backend: CodergenBackend | None = None,
     registry: HandlerRegistry | None = None,
     options: RunOptions | None = None,
+    wrap: MachineWrapper | None = None,
 ) -> RunResult:
     """Continue a run from its log: completed effects are never repeated (DESIGN §1). A run that
     ends by a loop restart continues into its new linked run, as `start_run` does."""
@@ -314,6 +322,7 @@ async def resume_run(
         interviewer or interviewer_for(opts),
         observers,
         registry,
+        wrap,
     )
     result = await session.drive(PipelineMachine(started, registry), log)
     return await session.follow_restarts(result)
@@ -352,6 +361,7 @@ async def fork_run(
     interviewer: Interviewer | None = None,
     backend: CodergenBackend | None = None,
     registry: HandlerRegistry | None = None,
+    wrap: MachineWrapper | None = None,
 ) -> RunResult:
     """Start a new run that shares the first `at` events of `run_dir` and continues live."""
     log = run_log(run_dir)
@@ -380,6 +390,7 @@ async def fork_run(
         backend=backend,
         registry=registry,
         options=opts,
+        wrap=wrap,
     )
 
 
