@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from litestar import Response, get, post
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 from litestar.response import ServerSentEvent
 
 from attractor.pipeline.interviewers import InvalidAnswerError, UnknownQuestionError
@@ -69,7 +69,7 @@ START = {
 }
 SVG = {**RUN, 503: _problem("Graphviz is missing or failed")}
 RunId = Annotated[
-    str, Parameter(description="A run id, as `GET /pipelines` lists them", max_length=200)
+    str, PathParameter(description="A run id, as `GET /pipelines` lists them", max_length=200)
 ]
 
 
@@ -94,9 +94,11 @@ def _started(run_id: str, status: Status = "running") -> Started:
 @get("/pipelines", responses=BAD, tags=["runs"])
 async def list_pipelines(
     state: State,
-    status: Annotated[Status | None, Parameter(description="Only runs with this status")] = None,
-    limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-    offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
+    status: Annotated[
+        Status | None, QueryParameter(description="Only runs with this status")
+    ] = None,
+    limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+    offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
 ) -> RunPage:
     """Every run under the logs root (server and CLI runs), newest first, paginated."""
     s, now = svc(state), now_iso()
@@ -141,11 +143,13 @@ async def get_pipeline(state: State, run_id: RunId) -> PipelineStatus:
 async def pipeline_events(
     state: State,
     run_id: RunId,
-    after: Annotated[int | None, Parameter(ge=0, description="Send entries after this seq")] = None,
-    last_event_id: Annotated[
-        str | None, Parameter(header="Last-Event-ID", description="Resume after this seq")
+    after: Annotated[
+        int | None, QueryParameter(ge=0, description="Send entries after this seq")
     ] = None,
-    deltas: Annotated[bool, Parameter(description="Also send streamed LLM text")] = True,
+    last_event_id: Annotated[
+        str | None, HeaderParameter(name="Last-Event-ID", description="Resume after this seq")
+    ] = None,
+    deltas: Annotated[bool, QueryParameter(description="Also send streamed LLM text")] = True,
 ) -> ServerSentEvent:
     """The run's log as Server-Sent Events: `event: entry` with `id` = seq, `event: delta` for
     streamed text (not in the log), `event: end` after `run.finished`. Reconnect with
@@ -213,7 +217,7 @@ async def pipeline_context(state: State, run_id: RunId) -> ContextOut:
 
 @get("/pipelines/{run_id:str}/state", responses=RUN, tags=["time travel"])
 async def pipeline_state(
-    state: State, run_id: RunId, at: Annotated[int, Parameter(ge=1, le=1_000_000_000)]
+    state: State, run_id: RunId, at: Annotated[int, QueryParameter(ge=1, le=1_000_000_000)]
 ) -> StateAt:
     """The run as it was just after event `at` (a fold of the log's first `at` entries)."""
     s = svc(state)
@@ -226,7 +230,7 @@ async def pipeline_state(
 
 @get("/pipelines/{run_id:str}/stages/{node:str}", responses=RUN, tags=["runs"])
 async def pipeline_stage(
-    state: State, run_id: RunId, node: Annotated[str, Parameter(max_length=200)]
+    state: State, run_id: RunId, node: Annotated[str, PathParameter(max_length=200)]
 ) -> StageOut:
     """A stage: its status and every attempt (prompt, response, status, usage, shell output)."""
     s = svc(state)
@@ -239,7 +243,7 @@ async def pipeline_stage(
 
 
 @post("/validate", responses=START, tags=["pipelines"], status_code=200)
-async def validate_pipeline(state: State, data: ValidateRequest) -> Validation:
+async def validate_pipeline(state: State, data: JSONBody[ValidateRequest]) -> Validation:
     """Check a pipeline without running it: the compiler-style diagnostics `attractor validate`
     prints, as data and as text. `valid` is false on a syntax error or any error."""
     s = svc(state)
@@ -262,7 +266,7 @@ def _source_of(s: Services, source: str, path: str) -> tuple[str, str]:
 
 
 @post("/pipelines", responses=START, tags=["runs"], status_code=201)
-async def create_pipeline(state: State, data: StartRequest) -> Started:
+async def create_pipeline(state: State, data: JSONBody[StartRequest]) -> Started:
     """Validate and start a run (spec §9.5): DOT `source` or a `path` under an allowed root."""
     s = svc(state)
     source, filename = _source_of(s, data.source, data.path)
@@ -336,7 +340,7 @@ async def unpause_pipeline(state: State, run_id: RunId) -> Started:
 
 @post("/pipelines/{run_id:str}/fork", responses=ACT, tags=["time travel"], status_code=201)
 async def fork_pipeline(
-    state: State, run_id: RunId, at: Annotated[int, Parameter(ge=1, le=1_000_000_000)]
+    state: State, run_id: RunId, at: Annotated[int, QueryParameter(ge=1, le=1_000_000_000)]
 ) -> Started:
     """A new run sharing events 1..`at` of this one, continued live (`attractor fork`)."""
     s = svc(state)
@@ -375,8 +379,10 @@ async def pause_pipeline(state: State, run_id: RunId) -> Control:
 async def answer_question(
     state: State,
     run_id: RunId,
-    question_id: Annotated[str, Parameter(description="The question's `path_id`", max_length=500)],
-    data: AnswerRequest,
+    question_id: Annotated[
+        str, PathParameter(description="The question's `path_id`", max_length=500)
+    ],
+    data: JSONBody[AnswerRequest],
 ) -> Answered:
     """Answer a waiting question (spec §9.5); the run continues at once."""
     s = svc(state)

@@ -25,6 +25,13 @@ import msgspec
 
 from attractor.effects import deltas
 from attractor.events import Entry
+from attractor.pipeline.backends import (
+    BackendSpecError,
+    CodergenBackend,
+    LlmBackend,
+    ScriptFileError,
+    backend_from_spec,
+)
 from attractor.pipeline.events import RunForked, RunStarted, StageStarted
 from attractor.pipeline.interviewers import Interviewer, ParkingInterviewer
 from attractor.pipeline.machine import PipelineMachine
@@ -44,7 +51,9 @@ from attractor.server._problems import ProblemError
 _log = logging.getLogger("attractor.server")
 _START_TIMEOUT_S = 30.0
 _STOP_TIMEOUT_S = 10.0
-Drive = Callable[[list[Callable[[Entry], None]], Interviewer | None, Any], Awaitable[RunResult]]
+Drive = Callable[
+    [list[Callable[[Entry], None]], Interviewer | None, Any, CodergenBackend], Awaitable[RunResult]
+]
 
 
 class LiveRun:
@@ -100,31 +109,39 @@ class RunManager:
         """Start a new run of `dot_path`; returns its id once `run.started` is in its log."""
         options = msgspec.structs.replace(options, logs_root=str(self.logs_root), fsync=self.fsync)
 
-        def drive(observers: list[Any], interviewer: Interviewer | None, wrap: Any) -> Any:
+        def drive(observers: list[Any], asker: Interviewer | None, wrap: Any, backend: Any) -> Any:
             return start_run(
-                dot_path, options, observers=observers, interviewer=interviewer, wrap=wrap
+                dot_path,
+                options,
+                observers=observers,
+                interviewer=asker,
+                wrap=wrap,
+                backend=backend,
             )
 
         human = None if options.auto_approve else "parking"
-        return await self._launch(drive, Projector(), human)
+        return await self._launch(drive, options.backend, Projector(), human)
 
     async def resume(self, run_id: str, run_dir: Path, options: RunOptions) -> str:
         """Continue a stopped run (also: unpause)."""
         self._refuse_if_driving(run_id)
         human = None if (options.auto_approve or options.answers) else "parking"
 
-        def drive(observers: list[Any], interviewer: Interviewer | None, wrap: Any) -> Any:
-            chosen = interviewer or interviewer_for(options)
-            return resume_run(run_dir, observers=observers, interviewer=chosen, wrap=wrap)
+        def drive(observers: list[Any], asker: Interviewer | None, wrap: Any, backend: Any) -> Any:
+            chosen = asker or interviewer_for(options)
+            return resume_run(
+                run_dir, observers=observers, interviewer=chosen, wrap=wrap, backend=backend
+            )
 
-        return await self._launch(drive, Projector(run_dir), human, run_id=run_id)
+        projector = Projector(run_dir)
+        return await self._launch(drive, options.backend, projector, human, run_id=run_id)
 
     async def fork(self, run_dir: Path, at: int, options: RunOptions) -> str:
         """A new run sharing the first `at` events of `run_dir`, continued live."""
         human = None if (options.auto_approve or options.answers) else "parking"
 
-        def drive(observers: list[Any], interviewer: Interviewer | None, wrap: Any) -> Any:
-            chosen = interviewer or interviewer_for(options)
+        def drive(observers: list[Any], asker: Interviewer | None, wrap: Any, backend: Any) -> Any:
+            chosen = asker or interviewer_for(options)
             return fork_run(
                 run_dir,
                 at,
@@ -132,13 +149,20 @@ class RunManager:
                 observers=observers,
                 interviewer=chosen,
                 wrap=wrap,
+                backend=backend,
             )
 
-        return await self._launch(drive, Projector(), human)
+        return await self._launch(drive, options.backend, Projector(), human)
 
     async def _launch(
-        self, drive: Drive, projector: Projector, human: str | None, run_id: str = ""
+        self, drive: Drive, spec: str, projector: Projector, human: str | None, run_id: str = ""
     ) -> str:
+        try:
+            backend = backend_from_spec(spec)
+        except (BackendSpecError, ScriptFileError) as exc:
+            raise ProblemError(
+                422, "bad-backend", f"the run's backend cannot work: {exc}"
+            ) from None
         live = LiveRun(ParkingInterviewer())
         if run_id:
             self._bind(live, run_id)
@@ -153,8 +177,12 @@ class RunManager:
         interviewer = live.parking if human else None
 
         async def run() -> RunResult:
-            with deltas.deltas_to(live.publish):
-                return await drive([projector, observe], interviewer, live.wrap)
+            try:
+                with deltas.deltas_to(live.publish):
+                    return await drive([projector, observe], interviewer, live.wrap, backend)
+            finally:
+                if isinstance(backend, LlmBackend):  # its HTTP connections end with the drive
+                    await backend.inner.client.close()
 
         live.task = asyncio.create_task(run())
         live.task.add_done_callback(lambda task: self._ended(live, task, projector))

@@ -16,8 +16,7 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import PathParameter, URLEncodedBody
 
 from attractor import __version__
 from attractor.server._present import run_item
@@ -76,7 +75,7 @@ async def runs_page(state: State) -> Response[str]:
 
 
 @get("/runs/{run_id:str}", include_in_schema=False)
-async def run_page(state: State, run_id: str) -> Response[str]:
+async def run_page(state: State, run_id: Annotated[str, PathParameter()]) -> Response[str]:
     """One run: graph, stages, questions, event log, time travel."""
     s = _services(state)
     _, fold = s.fold(run_id)
@@ -101,7 +100,7 @@ async def login_page() -> Response[str]:
 async def login(
     state: State,
     request: Request[Any, Any, Any],
-    data: Annotated[dict[str, str], Body(media_type=RequestEncodingType.URL_ENCODED)],
+    data: URLEncodedBody[dict[str, str]],
 ) -> Response[str]:
     """Check the token; on success set the cookie and go to the runs list."""
     expected = _services(state).config.token
