@@ -89,7 +89,9 @@ def test_run_directory_matches_a_cli_run(server: LiveServer) -> None:
         run_id = start(c, source=LINEAR_DOT)
         finished(c, run_id)
     run_dir = server.logs_root / run_id
-    assert {"events.jsonl", "manifest.json", "checkpoint.json"} <= {p.name for p in run_dir.iterdir()}
+    assert {"events.jsonl", "manifest.json", "checkpoint.json"} <= {
+        p.name for p in run_dir.iterdir()
+    }
     assert (run_dir / "a" / "status.json").is_file()
 
 
@@ -204,7 +206,7 @@ def test_stage_shows_tool_output(server: LiveServer) -> None:
 
 def test_validate_gives_compiler_style_diagnostics(server: LiveServer) -> None:
     """POST /validate returns the diagnostics as data and as `file:line:col` text."""
-    bad = "digraph x {\n  start [shape=Mdiamond]\n  a [prompt=\"x\"]\n  start -> a\n}\n"
+    bad = 'digraph x {\n  start [shape=Mdiamond]\n  a [prompt="x"]\n  start -> a\n}\n'
     with server.client() as c:
         good = c.post("/validate", json={"source": LINEAR_DOT}).json()
         found = c.post("/validate", json={"source": bad}).json()

@@ -17,7 +17,7 @@ from attractor.server import ConfigError, ServerConfig, create_app
 from tests.server.kit import GATE_DOT, LINEAR_DOT, LiveServer, finished, live_server, start
 
 SYNTAX_ERROR = "digraph broken {\n  start [shape=Mdiamond]\n  start -> \n}\n"
-INVALID = "digraph invalid {\n  start [shape=Mdiamond]\n  a [prompt=\"x\"]\n  start -> a\n}\n"
+INVALID = 'digraph invalid {\n  start [shape=Mdiamond]\n  a [prompt="x"]\n  start -> a\n}\n'
 
 
 @pytest.fixture
@@ -125,7 +125,10 @@ def test_dot_path_outside_the_allowed_roots_is_403(server: LiveServer) -> None:
 def test_missing_dot_file_is_404(server: LiveServer) -> None:
     """A path inside the roots that does not exist is a 404 naming it."""
     with server.client() as c:
-        assert "missing.dot" in _problem(c.post("/pipelines", json={"path": "missing.dot"}), 404)["detail"]
+        assert (
+            "missing.dot"
+            in _problem(c.post("/pipelines", json={"path": "missing.dot"}), 404)["detail"]
+        )
 
 
 def test_bad_backend_is_400_or_422(server: LiveServer) -> None:
@@ -143,7 +146,10 @@ def test_state_and_fork_outside_the_log_are_400(server: LiveServer) -> None:
     with server.client() as c:
         run_id = start(c, source=LINEAR_DOT)
         finished(c, run_id)
-        assert "outside the log" in _problem(c.get(f"/pipelines/{run_id}/state?at=9999"), 400)["detail"]
+        assert (
+            "outside the log"
+            in _problem(c.get(f"/pipelines/{run_id}/state?at=9999"), 400)["detail"]
+        )
         _problem(c.post(f"/pipelines/{run_id}/fork?at=9999"), 400)
         _problem(c.get(f"/pipelines/{run_id}/state?at=0"), 400)
         _problem(c.get(f"/pipelines/{run_id}/state?at=abc"), 400)
@@ -200,7 +206,9 @@ def test_with_a_token_every_request_needs_it(tmp_path: Path) -> None:
     assert "s3cret-t0ken" not in ok.text + login.text + cookie.text
 
 
-def test_no_api_key_appears_in_any_response(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_api_key_appears_in_any_response(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A provider key in the server's environment never reaches a response body."""
     secret = "sk-live-DO-NOT-LEAK-0123456789"
     monkeypatch.setenv("OPENAI_API_KEY", secret)

@@ -50,7 +50,11 @@ def test_answer_by_label_prefix_takes_that_edge(server: LiveServer) -> None:
         c.post(first["answer_url"], json={"answer": "request"})
         second = wait_for(
             lambda: next(
-                (q for q in c.get(f"/pipelines/{run_id}/questions").json() if q["id"] != first["id"]),
+                (
+                    q
+                    for q in c.get(f"/pipelines/{run_id}/questions").json()
+                    if q["id"] != first["id"]
+                ),
                 None,
             ),
             what="the second question",

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Response, get, post
+from litestar import Response, get, post, route
+from litestar.enums import HttpMethod
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
@@ -47,6 +48,7 @@ from attractor.server._schemas import (
     ValidateRequest,
     Validation,
 )
+from attractor.server._runs import RUN_ID
 from attractor.server._services import Services, now_iso
 from attractor.server._sse import sse_events
 
@@ -69,7 +71,11 @@ START = {
 }
 SVG = {**RUN, 503: _problem("Graphviz is missing or failed")}
 RunId = Annotated[
-    str, PathParameter(description="A run id, as `GET /pipelines` lists them", max_length=200)
+    str,
+    PathParameter(
+        description="A run id, as `GET /pipelines` lists them",
+        schema_extra={"pattern": RUN_ID.pattern, "maxLength": 128},
+    ),
 ]
 
 
@@ -143,28 +149,30 @@ async def get_pipeline(state: State, run_id: RunId) -> PipelineStatus:
 async def pipeline_events(
     state: State,
     run_id: RunId,
-    after: Annotated[
-        int | None, QueryParameter(ge=0, description="Send entries after this seq")
-    ] = None,
+    after: Annotated[int, QueryParameter(ge=0, description="Send entries after this seq")] = 0,
     last_event_id: Annotated[
-        str | None, HeaderParameter(name="Last-Event-ID", description="Resume after this seq")
-    ] = None,
+        str,
+        HeaderParameter(
+            name="Last-Event-ID",
+            description="Resume after this seq (what EventSource sends on reconnect)",
+            required=False,
+            schema_extra={"pattern": "^[0-9]{1,12}$"},
+        ),
+    ] = "",
     deltas: Annotated[bool, QueryParameter(description="Also send streamed LLM text")] = True,
 ) -> ServerSentEvent:
     """The run's log as Server-Sent Events: `event: entry` with `id` = seq, `event: delta` for
     streamed text (not in the log), `event: end` after `run.finished`. Reconnect with
     `Last-Event-ID` (or `?after=SEQ`) to get exactly the entries missed."""
     s = svc(state)
-    start = after or 0
-    if last_event_id is not None:
+    start = after
+    if last_event_id:
         if not last_event_id.strip().isdigit():
             raise ProblemError(
                 400, "bad-last-event-id", f"Last-Event-ID {last_event_id!r} is not a seq"
             )
         start = int(last_event_id)
-    feed, _ = s.fold(
-        run_id
-    )  # folded first: a log that cannot be read is a 422 here, not mid-stream
+    feed, _ = s.fold(run_id)  # folded first: an unreadable log is a 422 now, not mid-stream
     stream = sse_events(
         feed,
         start,
@@ -397,7 +405,15 @@ async def answer_question(
     return Answered(question_id=qid, value=answer.value, text=answer.text)
 
 
+@route("/pipelines", http_method=[HttpMethod.OPTIONS], include_in_schema=False, status_code=204)
+async def pipelines_options() -> Response[None]:
+    """`Allow` for the one path with two handlers (Litestar's own OPTIONS answer there lists
+    only the first handler's methods)."""
+    return Response(None, status_code=204, headers={"Allow": "GET, OPTIONS, POST"})
+
+
 ROUTES: list[Any] = [
+    pipelines_options,
     list_pipelines,
     create_pipeline,
     get_pipeline,

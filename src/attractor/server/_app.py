@@ -18,6 +18,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import OpenAPI, Schema
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 
@@ -35,6 +36,23 @@ def _load_event_types() -> None:
     import attractor.pipeline.events  # noqa: F401
 
 
+def _refine_schema(schema: OpenAPI) -> None:
+    """Say in the schema what the handlers check but Litestar does not derive from the Structs:
+    request bodies refuse unknown fields (`forbid_unknown_fields`), and exactly one of `source`
+    and `path` is given as a non-empty string."""
+    components = schema.components.schemas if schema.components else {}
+    for name in ("StartRequest", "ValidateRequest", "AnswerRequest"):
+        component = components.get(name)
+        if component is None:
+            continue
+        component.additional_properties = False
+        if name != "AnswerRequest":
+            component.one_of = [
+                Schema(required=[field], properties={field: Schema(min_length=1)})
+                for field in ("source", "path")
+            ]
+
+
 def create_app(config: ServerConfig) -> Litestar:
     """The ASGI app serving the runs under `config.logs_root`."""
     config.check()
@@ -44,6 +62,7 @@ def create_app(config: ServerConfig) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         services.closing = asyncio.Event()
+        _refine_schema(app.openapi_schema)
         try:
             yield
         finally:

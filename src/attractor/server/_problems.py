@@ -44,10 +44,14 @@ class ProblemError(Exception):
         self.status, self.kind, self.detail, self.extra = status, kind, detail, extra
 
 
-def problem_response(request: Request[Any, Any, Any], problem: Problem) -> Response[bytes]:
+def problem_response(
+    request: Request[Any, Any, Any], problem: Problem, headers: dict[str, str] | None = None
+) -> Response[bytes]:
     """The problem as a response, with the request path as its `instance`."""
     doc = msgspec.structs.replace(problem, instance=problem.instance or request.url.path)
-    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
+    headers = dict(headers or {})
+    if problem.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return Response(
         msgspec.json.encode(doc),
         status_code=problem.status,
@@ -108,7 +112,8 @@ def on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[byt
             request,
             make_problem(400, "malformed-json", f"the request body is not valid JSON: {detail}"),
         )
-    return problem_response(request, make_problem(status, f"http-{status}", detail))
+    headers = {str(k): str(v) for k, v in (exc.headers or {}).items()}  # e.g. 405's Allow
+    return problem_response(request, make_problem(status, f"http-{status}", detail), headers)
 
 
 def on_crash(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:

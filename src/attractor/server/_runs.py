@@ -23,7 +23,7 @@ from typing import Protocol
 
 from attractor.events import BlobStore
 
-RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _LINE_HEAD = re.compile(
     rb'\{"seq":(\d+),"at":"[^"\\]*","stream":"([^"\\]*)",(?:"v":\d+,)?"type":"([^"\\]+)"'
 )

@@ -76,7 +76,10 @@ def confine(path: str, roots: list[Path], what: str) -> Path:
     if "\x00" in path:
         raise ProblemError(400, "invalid-request", f"the {what} path contains a NUL byte")
     resolved = Path(path).expanduser()
-    resolved = (resolved if resolved.is_absolute() else roots[0] / resolved).resolve()
+    try:
+        resolved = (resolved if resolved.is_absolute() else roots[0] / resolved).resolve()
+    except (OSError, RuntimeError):  # a name too long, a symlink loop
+        raise ProblemError(404, "no-such-file", f"the {what} cannot be found") from None
     for root in roots:
         if resolved == root or resolved.is_relative_to(root):
             return resolved

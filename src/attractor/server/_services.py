@@ -115,18 +115,21 @@ class Services:
     def dot_file(self, path: str) -> tuple[Path, str]:
         """A DOT file under an allowed root, and its text."""
         resolved = confine(path, self.roots, "DOT file")
+        shown = path if len(path) <= 200 else path[:200] + "..."
         try:
             return resolved, resolved.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ProblemError(404, "no-such-file", f"{path}: no such file") from None
+        except (FileNotFoundError, NotADirectoryError):
+            raise ProblemError(404, "no-such-file", f"{shown}: no such file") from None
         except IsADirectoryError:
-            raise ProblemError(
-                400, "not-a-file", f"{path}: is a directory, not a DOT file"
-            ) from None
+            raise ProblemError(422, "not-a-file", f"{shown}: a directory, not a DOT file") from None
         except UnicodeDecodeError:
-            raise ProblemError(400, "not-utf8", f"{path}: not UTF-8 text") from None
+            raise ProblemError(422, "not-utf8", f"{shown}: not UTF-8 text") from None
+        except PermissionError:
+            raise ProblemError(403, "unreadable", f"{shown}: permission denied") from None
         except OSError as exc:
-            raise ProblemError(400, "unreadable", f"{path}: cannot read: {exc.strerror}") from None
+            raise ProblemError(
+                404, "no-such-file", f"{shown}: cannot read: {exc.strerror}"
+            ) from None
 
     def checked(self, source: str, filename: str) -> None:
         """422 with the diagnostics (or the syntax error) when `source` cannot run."""
