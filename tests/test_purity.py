@@ -40,6 +40,11 @@ PURE_MODULES = [
     "pipeline/machine.py",
     "pipeline/status.py",
     "pipeline/threads.py",
+    "server/_view.py",
+    "server/_pause.py",
+    "server/_present.py",
+    "server/_schemas.py",
+    "server/_checks.py",
 ]
 
 

@@ -238,3 +238,21 @@ def test_pipeline_run_records_usage_and_replays_without_the_llm(tmp_path: Path) 
     replayed = asyncio.run(replay_run(result.run_dir))
     assert replayed.stopped == "done"
     assert len(adapter.calls) == 2
+
+
+def test_watched_stage_streams_its_text_as_deltas_with_the_same_reply() -> None:
+    """With a delta sink installed the backend streams: the deltas spell the response, and the
+    reply (what the log records) is the one `generate` gives."""
+    from attractor.effects.deltas import Delta, deltas_to
+
+    text = "a haiku about ponds and frogs"
+    plain, _ = _backend(text_response(text))
+    streamed, adapter = _backend(text_response(text))
+    got: list[Delta] = []
+    with deltas_to(got.append):
+        watched = _run(streamed, _call(stream="run/fan@2:0"))
+    assert watched == _run(plain, _call())
+    assert "".join(d.text for d in got) == text
+    assert len(got) > 1
+    assert {(d.stream, d.node) for d in got} == {("run/fan@2:0", "plan")}
+    assert adapter.calls[0].method == "stream"

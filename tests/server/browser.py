@@ -24,7 +24,9 @@ FLAGS = [
 @contextmanager
 def chromium() -> Iterator[Browser]:
     """Debian's Chromium, headless (install: apt-get install chromium chromium-driver)."""
-    assert CHROMIUM.is_file(), "install Debian's chromium (`just setup` or apt-get install chromium)"
+    assert CHROMIUM.is_file(), (
+        "install Debian's chromium (`just setup` or apt-get install chromium)"
+    )
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
         try:

@@ -135,7 +135,8 @@ def sse(
             entries += event.event == "entry"
             if event.event == "end" or (stop_after is not None and entries >= stop_after):
                 return out
-            assert len(out) < limit and time.monotonic() < deadline, "the SSE stream did not end"
+            assert len(out) < limit, "the SSE stream did not end"
+            assert time.monotonic() < deadline, "the SSE stream did not end in time"
     return out
 
 

@@ -60,7 +60,8 @@ def test_list_filters_by_status_and_paginates(server: LiveServer) -> None:
         c.post(f"/pipelines/{waiting}/cancel")
     assert [i["id"] for i in running["items"]] == [waiting]
     assert (page["total"], len(page["items"]), page["next_offset"]) == (3, 2, 2)
-    assert len(rest["items"]) == 1 and rest["next_offset"] is None
+    assert len(rest["items"]) == 1
+    assert rest["next_offset"] is None
 
 
 def test_start_by_path_runs_to_the_end(server: LiveServer) -> None:
@@ -84,7 +85,7 @@ def test_start_with_a_goal_overrides_the_graphs_goal(server: LiveServer) -> None
 
 
 def test_run_directory_matches_a_cli_run(server: LiveServer) -> None:
-    """A server run leaves the same projections as `attractor run` (manifest, checkpoint, stages)."""
+    """A server run leaves the projections `attractor run` leaves (manifest, checkpoint, stages)."""
     with server.client() as c:
         run_id = start(c, source=LINEAR_DOT)
         finished(c, run_id)
@@ -116,7 +117,8 @@ def test_questions_lists_options_and_answer_continues_the_run(server: LiveServer
         final = finished(c, run_id)
     assert [o["key"] for o in q["options"]] == ["A", "R"]
     assert answered.json() == {"question_id": q["id"], "value": "A", "text": "[A] Approve"}
-    assert final["status"] == "succeeded" and "ship" in final["completed_nodes"]
+    assert final["status"] == "succeeded"
+    assert "ship" in final["completed_nodes"]
     assert "revise" not in final["completed_nodes"]
 
 
@@ -176,8 +178,10 @@ def test_state_at_a_seq_is_the_fold_of_that_prefix(server: LiveServer) -> None:
         first = c.get(f"/pipelines/{run_id}/state", params={"at": 1}).json()
     assert (then["seq"], then["event_type"], then["status"]) == (at, "stage.started", "running")
     assert then["nodes"] == {"start": "success", "a": "running"}
-    assert then["current"] == ["a"] and then["last_seq"] == len(entries)
-    assert first["nodes"] == {} and first["event_type"] == "run.started"
+    assert then["current"] == ["a"]
+    assert then["last_seq"] == len(entries)
+    assert first["nodes"] == {}
+    assert first["event_type"] == "run.started"
 
 
 def test_stage_shows_prompt_response_and_status(server: LiveServer) -> None:
@@ -210,10 +214,13 @@ def test_validate_gives_compiler_style_diagnostics(server: LiveServer) -> None:
     with server.client() as c:
         good = c.post("/validate", json={"source": LINEAR_DOT}).json()
         found = c.post("/validate", json={"source": bad}).json()
-    assert good["valid"] is True and good["errors"] == 0
-    assert found["valid"] is False and found["errors"] >= 1
+    assert good["valid"] is True
+    assert good["errors"] == 0
+    assert found["valid"] is False
+    assert found["errors"] >= 1
     assert any(d["rule"] == "terminal_node" for d in found["diagnostics"])
-    assert "<pasted>:" in found["rendered"] and "error[" in found["rendered"]
+    assert "<pasted>:" in found["rendered"]
+    assert "error[" in found["rendered"]
 
 
 def test_validate_reports_a_syntax_error_with_its_location(server: LiveServer) -> None:
@@ -221,7 +228,8 @@ def test_validate_reports_a_syntax_error_with_its_location(server: LiveServer) -
     with server.client() as c:
         found = c.post("/validate", json={"source": "digraph x {\n  a -> \n}"}).json()
     assert found["valid"] is False
-    assert found["syntax_error"]["line"] >= 2 and "^" in found["syntax_error"]["rendered"]
+    assert found["syntax_error"]["line"] >= 2
+    assert "^" in found["syntax_error"]["rendered"]
 
 
 def test_cancel_stops_the_run_and_resume_continues_it(server: LiveServer) -> None:
@@ -236,8 +244,10 @@ def test_cancel_stops_the_run_and_resume_continues_it(server: LiveServer) -> Non
         c.post(q["answer_url"], json={"answer": "approve"})
         final = finished(c, run_id)
     assert cancelled.json()["status"] == "cancelled"
-    assert after_cancel["status"] == "cancelled" and not after_cancel["driven_here"]
-    assert resumed.status_code == 200 and resumed.json()["id"] == run_id
+    assert after_cancel["status"] == "cancelled"
+    assert not after_cancel["driven_here"]
+    assert resumed.status_code == 200
+    assert resumed.json()["id"] == run_id
     assert final["status"] == "succeeded"
 
 
@@ -252,7 +262,8 @@ def test_pause_stops_at_a_node_boundary_and_unpause_continues(server: LiveServer
         again = waiting_question(c, run_id)
         c.post(again["answer_url"], json={"answer": "A"})
         final = finished(c, run_id)
-    assert paused["status"] == "paused" and during["status"] == "paused"
+    assert paused["status"] == "paused"
+    assert during["status"] == "paused"
     assert again["id"] == first["id"]  # the same question, asked again after the pause
     assert final["status"] == "succeeded"
 
@@ -265,8 +276,10 @@ def test_fork_starts_a_new_run_from_a_prefix(server: LiveServer) -> None:
         forked = c.post(f"/pipelines/{run_id}/fork", params={"at": 5})
         new_id = forked.json()["id"]
         final = finished(c, new_id)
-    assert forked.status_code == 201 and new_id != run_id
-    assert final["status"] == "succeeded" and final["forked_from"] == f"{run_id}@5"
+    assert forked.status_code == 201
+    assert new_id != run_id
+    assert final["status"] == "succeeded"
+    assert final["forked_from"] == f"{run_id}@5"
     old = (server.logs_root / run_id / "events.jsonl").read_text().splitlines()
     new = (server.logs_root / new_id / "events.jsonl").read_text().splitlines()
     assert new[:5] == old[:5]
@@ -291,4 +304,6 @@ def test_a_cli_run_under_the_logs_root_appears(server: LiveServer) -> None:
         items = c.get("/pipelines").json()["items"]
         run_id = items[0]["id"]
         s = status_of(c, run_id)
-    assert s["status"] == "succeeded" and s["name"] == "linear" and not s["driven_here"]
+    assert s["status"] == "succeeded"
+    assert s["name"] == "linear"
+    assert not s["driven_here"]

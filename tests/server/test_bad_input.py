@@ -32,8 +32,10 @@ def _problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     doc: dict[str, Any] = response.json()
-    assert doc["status"] == status and doc["type"].startswith("https://")
-    assert doc["detail"] and doc["title"]
+    assert doc["status"] == status
+    assert doc["type"].startswith("https://")
+    assert doc["detail"]
+    assert doc["title"]
     assert "Traceback" not in response.text
     return doc
 
@@ -49,7 +51,8 @@ def test_wrong_types_are_400_naming_the_field(server: LiveServer) -> None:
     """`{"source": 5}` is a 400 naming `source` and the expected type."""
     with server.client() as c:
         doc = _problem(c.post("/pipelines", json={"source": 5}), 400)
-    assert "source" in doc["detail"] and "str" in doc["detail"]
+    assert "source" in doc["detail"]
+    assert "str" in doc["detail"]
 
 
 def test_unknown_fields_are_400(server: LiveServer) -> None:
@@ -95,7 +98,8 @@ def test_dot_syntax_error_is_422_with_its_location(server: LiveServer) -> None:
     """A DOT syntax error is a 422 whose problem holds the line, column and caret text."""
     with server.client() as c:
         doc = _problem(c.post("/pipelines", json={"source": SYNTAX_ERROR}), 422)
-    assert doc["syntax_error"]["line"] == 4 and "^" in doc["syntax_error"]["rendered"]
+    assert doc["syntax_error"]["line"] == 4
+    assert "^" in doc["syntax_error"]["rendered"]
 
 
 def test_invalid_graph_is_422_with_diagnostics(server: LiveServer) -> None:
@@ -188,7 +192,9 @@ def test_non_loopback_bind_without_a_token_is_refused() -> None:
         [sys.executable, "-m", "attractor", "serve", "--host", "0.0.0.0", "--port", "0"],
         capture_output=True, text=True, timeout=60, env=env, start_new_session=True,
     )  # fmt: skip
-    assert proc.returncode == 2 and "--token" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 2
+    assert "--token" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_with_a_token_every_request_needs_it(tmp_path: Path) -> None:
@@ -202,7 +208,9 @@ def test_with_a_token_every_request_needs_it(tmp_path: Path) -> None:
         ok = c.get("/pipelines", headers={"Authorization": "Bearer s3cret-t0ken"})
         login = c.post("/login", data={"token": "s3cret-t0ken"})
         cookie = c.get("/pipelines")  # the client keeps the cookie /login set
-    assert ok.status_code == 200 and login.status_code == 303 and cookie.status_code == 200
+    assert ok.status_code == 200
+    assert login.status_code == 303
+    assert cookie.status_code == 200
     assert "s3cret-t0ken" not in ok.text + login.text + cookie.text
 
 

@@ -80,7 +80,9 @@ def test_invalid_source_shows_compiler_style_diagnostics(page: Page, server: Liv
     """The form validates first and shows `file:line:col: error[rule]` with the hint inline."""
     page.goto(server.url + "/")
     page.check("input[name=kind][value=source]")
-    page.fill("#dot-source", 'digraph x {\n  start [shape=Mdiamond]\n  a [prompt="x"]\n  start -> a\n}')
+    page.fill(
+        "#dot-source", 'digraph x {\n  start [shape=Mdiamond]\n  a [prompt="x"]\n  start -> a\n}'
+    )
     page.click("#start-btn")
     box = page.locator("#diagnostics")
     expect(box).to_contain_text("not valid")

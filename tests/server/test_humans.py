@@ -75,7 +75,8 @@ def test_wrong_answer_is_422_naming_the_options_and_the_question_stays(server: L
         c.post(f"/pipelines/{run_id}/cancel")
     assert refused.status_code == 422
     assert refused.headers["content-type"] == "application/problem+json"
-    assert "[A] Approve" in refused.json()["detail"] and "maybe" in refused.json()["detail"]
+    assert "[A] Approve" in refused.json()["detail"]
+    assert "maybe" in refused.json()["detail"]
     assert [x["id"] for x in still] == [q["id"]]
 
 
@@ -86,7 +87,8 @@ def test_unknown_question_is_404_listing_the_waiting_ones(server: LiveServer) ->
         q = waiting_question(c, run_id)
         refused = c.post(f"/pipelines/{run_id}/questions/nope@1.1/answer", json={"answer": "A"})
         c.post(f"/pipelines/{run_id}/cancel")
-    assert refused.status_code == 404 and q["id"] in refused.json()["detail"]
+    assert refused.status_code == 404
+    assert q["id"] in refused.json()["detail"]
 
 
 def test_questions_in_parallel_branches_are_answered_by_their_path_ids(server: LiveServer) -> None:
@@ -100,7 +102,9 @@ def test_questions_in_parallel_branches_are_answered_by_their_path_ids(server: L
             what="both branch questions",
         )
         for q in asked:
-            assert "/" in q["id"] and "~" in q["path_id"] and "/" not in q["path_id"]
+            assert "/" in q["id"]
+            assert "~" in q["path_id"]
+            assert "/" not in q["path_id"]
             assert c.post(q["answer_url"], json={"answer": "Y"}).status_code == 200
         final = finished(c, run_id)
     assert final["status"] == "succeeded"
@@ -115,4 +119,5 @@ def test_a_stopped_runs_question_is_shown_but_not_answerable(server: LiveServer)
         pending = status_of(c, run_id)["pending_questions"]
         refused = c.post(q["answer_url"], json={"answer": "A"})
     assert [p["answerable"] for p in pending] == [False]
-    assert refused.status_code == 409 and "resume" in refused.json()["hint"]
+    assert refused.status_code == 409
+    assert "resume" in refused.json()["hint"]

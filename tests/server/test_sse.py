@@ -63,7 +63,8 @@ def test_resume_by_after_query_parameter(server: LiveServer) -> None:
         finished(c, run_id)
         events = sse(c, f"/pipelines/{run_id}/events?after=7")
     entries = [e for e in events if e.event == "entry"]
-    assert entries[0].id == "8" and entries[-1].data == _log_lines(server, run_id)[-1]
+    assert entries[0].id == "8"
+    assert entries[-1].data == _log_lines(server, run_id)[-1]
 
 
 def test_last_event_id_wins_over_after(server: LiveServer) -> None:
@@ -127,7 +128,8 @@ def test_streamed_llm_text_arrives_as_deltas_and_stays_out_of_the_log(
             events = sse(c, f"/pipelines/{run_id}/events")
             stage = c.get(f"/pipelines/{run_id}/stages/write").json()
     deltas = [e.json() for e in events if e.event == "delta"]
-    assert deltas and all(d["node"] == "write" and d["stream"] == "run" for d in deltas)
+    assert deltas
+    assert all(d["node"] == "write" and d["stream"] == "run" for d in deltas)
     assert "".join(d["text"] for d in deltas) == text
     assert all(e.id is None for e in events if e.event == "delta")
     assert stage["attempts"][0]["response"] == text

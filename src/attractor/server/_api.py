@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Response, get, post, route
-from litestar.enums import HttpMethod
 from litestar.datastructures import State
+from litestar.enums import HttpMethod
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 from litestar.response import ServerSentEvent
@@ -30,6 +30,7 @@ from attractor.server._present import (
     state_at,
 )
 from attractor.server._problems import PROBLEM_JSON, ProblemError
+from attractor.server._runs import RUN_ID
 from attractor.server._schemas import (
     Answered,
     AnswerRequest,
@@ -48,7 +49,6 @@ from attractor.server._schemas import (
     ValidateRequest,
     Validation,
 )
-from attractor.server._runs import RUN_ID
 from attractor.server._services import Services, now_iso
 from attractor.server._sse import sse_events
 

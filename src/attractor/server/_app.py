@@ -18,8 +18,8 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import OpenAPI, Schema
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import OpenAPI, Schema
 from litestar.static_files import create_static_files_router
 
 from attractor import __version__

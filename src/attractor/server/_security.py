@@ -74,7 +74,9 @@ def confine(path: str, roots: list[Path], what: str) -> Path:
     if not path.strip():
         raise ProblemError(400, "invalid-request", f"the {what} path is empty")
     if "\x00" in path:
-        raise ProblemError(400, "invalid-request", f"the {what} path contains a NUL byte")
+        raise ProblemError(
+            404, "no-such-file", f"the {what} path contains a NUL byte: no such file"
+        )
     resolved = Path(path).expanduser()
     try:
         resolved = (resolved if resolved.is_absolute() else roots[0] / resolved).resolve()
