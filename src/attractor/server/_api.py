@@ -14,7 +14,7 @@ from litestar.datastructures import State
 from litestar.enums import HttpMethod
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
-from litestar.response import ServerSentEvent
+from litestar.response import Stream
 
 from attractor.pipeline.interviewers import InvalidAnswerError, UnknownQuestionError
 from attractor.pipeline.run import RunOptions
@@ -134,13 +134,14 @@ async def get_pipeline(state: State, run_id: RunId) -> PipelineStatus:
     s = svc(state)
     _, fold = s.fold(run_id)
     live = s.manager.get(run_id)
+    status = s.status(run_id, fold)
     return pipeline_status(
         run_id,
         fold,
-        s.status(run_id, fold),
+        status,
         now_iso(),
         driven=s.manager.driving(run_id),
-        pid=s.writer(run_id),
+        pid=s.writer(run_id) if fold.state.finished is None else None,
         error=live.error if live else "",
     )
 
@@ -160,7 +161,7 @@ async def pipeline_events(
         ),
     ] = "",
     deltas: Annotated[bool, QueryParameter(description="Also send streamed LLM text")] = True,
-) -> ServerSentEvent:
+) -> Stream:
     """The run's log as Server-Sent Events: `event: entry` with `id` = seq, `event: delta` for
     streamed text (not in the log), `event: end` after `run.finished`. Reconnect with
     `Last-Event-ID` (or `?after=SEQ`) to get exactly the entries missed."""
@@ -181,7 +182,11 @@ async def pipeline_events(
         deltas=deltas,
         closing=s.closing,
     )
-    return ServerSentEvent(stream, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return Stream(
+        stream,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 @get("/pipelines/{run_id:str}/graph", responses=SVG, tags=["runs"], media_type="image/svg+xml")

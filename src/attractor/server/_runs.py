@@ -77,6 +77,7 @@ class RunDirectory:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).resolve()
+        self._dirs: dict[str, Path] = {}  # checked run ids (a run directory never moves)
 
     def run_ids(self) -> list[str]:
         """Every directory under the root that holds an `events.jsonl`, newest id first."""
@@ -91,11 +92,16 @@ class RunDirectory:
 
     def run_dir(self, run_id: str) -> Path:
         """The run's directory, confined to the root (`BadRunIdError`, `UnknownRunError`)."""
+        known = self._dirs.get(run_id)
+        if known is not None:
+            return known
         path = (self.root / check_run_id(run_id)).resolve()
         if path.parent != self.root:
             raise BadRunIdError(f"{run_id!r} leads outside the logs root")
         if not (path / "events.jsonl").is_file():
             raise UnknownRunError(f"no run {run_id!r} under {self.root}")
+        if len(self._dirs) < 100_000:
+            self._dirs[run_id] = path
         return path
 
     def log_path(self, run_id: str) -> Path:

@@ -87,7 +87,8 @@ class Services:
         return None if pid == os.getpid() else pid
 
     def status(self, run_id: str, fold: RunFold) -> Status:
-        """The log's status, refined by what is known about the drive."""
+        """The log's status, refined by what is known about the drive (a finished run's log
+        says it all; only an unfinished one needs a look at who, if anyone, is driving it)."""
         status = base_status(fold)
         if status != "running":
             return status

@@ -23,6 +23,10 @@ _END = ServerSentEventMessage(event="end", data="{}", sep="\n")
 _delta_encoder = msgspec.json.Encoder()
 
 
+def _encode(message: ServerSentEventMessage) -> bytes:
+    return message.encode()
+
+
 async def sse_events(
     feed: RunFeed,
     after: int,
@@ -31,33 +35,33 @@ async def sse_events(
     poll_s: float,
     deltas: bool = True,
     closing: object | None = None,
-) -> AsyncIterator[ServerSentEventMessage]:
-    """The SSE messages of `feed` after seq `after`, then live ones, until `run.finished`."""
+) -> AsyncIterator[bytes]:
+    """The SSE stream of `feed` after seq `after`, then live, until `run.finished`. Each chunk
+    holds every message ready at that moment: one socket write per wake-up, not per event."""
     queue = feed.subscribe_deltas() if deltas else None
     feed.watchers += 1
     seq, last_sent = after, time.monotonic()
     try:
-        yield ServerSentEventMessage(data=None, retry=1000, comment="attractor", sep="\n")
+        yield _encode(ServerSentEventMessage(data=None, retry=1000, comment="attractor", sep="\n"))
         while not getattr(closing, "is_set", lambda: False)():
+            chunk: list[bytes] = []
             while queue:
-                delta = queue.popleft()
-                yield ServerSentEventMessage(
-                    event="delta", data=_delta_encoder.encode(delta).decode(), sep="\n"
-                )
-            if feed.index.count > seq:
-                for line in feed.index.lines(seq + 1, seq + _BATCH):
-                    seq += 1
-                    yield ServerSentEventMessage(
-                        id=seq, event="entry", data=line.decode(), sep="\n"
-                    )
+                data = _delta_encoder.encode(queue.popleft()).decode()
+                chunk.append(_encode(ServerSentEventMessage(event="delta", data=data, sep="\n")))
+            for line in feed.index.lines(seq + 1, seq + _BATCH):
+                seq += 1
+                entry = ServerSentEventMessage(id=seq, event="entry", data=line.decode(), sep="\n")
+                chunk.append(_encode(entry))
+            if chunk:
+                yield b"".join(chunk)
                 last_sent = time.monotonic()
                 continue
             if feed.index.finished_seq and seq >= feed.index.finished_seq:
-                yield _END
+                yield _encode(_END)
                 return
             await feed.wait(heartbeat_s if feed.driven else poll_s)
             if time.monotonic() - last_sent >= heartbeat_s:
-                yield ServerSentEventMessage(data=None, comment="heartbeat", sep="\n")
+                yield _encode(ServerSentEventMessage(data=None, comment="heartbeat", sep="\n"))
                 last_sent = time.monotonic()
     finally:
         feed.watchers -= 1
