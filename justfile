@@ -7,10 +7,12 @@ py := env_var_or_default("PYTHON", "python")
 default:
     just --list
 
-# install the package with its dev tools (and Graphviz for `attractor render`, where apt is available)
+# install the package with its dev tools (and, where apt is available, Graphviz for `attractor render`
+# and the dashboard graph, Debian's Chromium for the browser tests)
 setup:
     {{py}} -m pip install -q -e '.[dev]'
     -command -v dot >/dev/null || (command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq graphviz) >/dev/null 2>&1) || true
+    -(command -v chromium >/dev/null && command -v chromedriver >/dev/null) || (command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq chromium chromium-driver) >/dev/null 2>&1) || true
 
 # run the demo pipeline end to end (the README's first line), then show its stages from the log
 demo:
