@@ -20,12 +20,12 @@ from tests.agent.patch.kit import patch, update
 
 
 class DictFiles:
-    """In-memory files that record every call and can fail the n-th write."""
+    """In-memory files that record every call and fail the writes numbered in `failing`."""
 
-    def __init__(self, files: dict[str, str], fail_write: int | None = None) -> None:
+    def __init__(self, files: dict[str, str], failing: frozenset[int] = frozenset()) -> None:
         self.files = dict(files)
         self.calls: list[tuple[str, str]] = []
-        self.fail_write = fail_write
+        self.failing = failing
 
     async def read_text(self, path: str) -> str | None:
         self.calls.append(("read", path))
@@ -33,7 +33,7 @@ class DictFiles:
 
     async def write_text(self, path: str, text: str) -> None:
         self.calls.append(("write", path))
-        if sum(call[0] == "write" for call in self.calls) == self.fail_write:
+        if sum(call[0] == "write" for call in self.calls) in self.failing:
             raise OSError(28, "No space left on device")
         self.files[path] = text
 
@@ -115,10 +115,18 @@ def test_a_path_outside_the_root_is_never_read() -> None:
 @pytest.mark.parametrize("failing_write", [1, 2, 3])
 def test_a_failed_write_is_rolled_back(failing_write: int) -> None:
     """A write that fails midway puts every file back; the error says nothing changed."""
-    files = DictFiles(BEFORE, fail_write=failing_write)
+    files = DictFiles(BEFORE, failing=frozenset({failing_write}))
     with pytest.raises(PatchApplyError, match="No space left on device; no file was changed"):
         _apply(files)
     assert files.files == BEFORE
+
+
+def test_a_failed_rollback_is_reported() -> None:
+    """When putting a file back fails too, the error names the files that could not be."""
+    files = DictFiles(BEFORE, failing=frozenset(range(2, 10)))
+    with pytest.raises(PatchApplyError, match=r"m\.txt: cannot write: .*could not restore d\.txt"):
+        _apply(files)
+    assert "a.txt" not in files.files
 
 
 def test_local_files_keep_bytes_and_mode(tmp_path: Path) -> None:
