@@ -45,6 +45,14 @@ PURE_MODULES = [
     "server/_present.py",
     "server/_schemas.py",
     "server/_checks.py",
+    "agent/truncation.py",
+    "agent/patch/_model.py",
+    "agent/patch/_errors.py",
+    "agent/patch/_parse.py",
+    "agent/patch/_format.py",
+    "agent/patch/_match.py",
+    "agent/patch/_hunks.py",
+    "agent/patch/_plan.py",
 ]
 
 
