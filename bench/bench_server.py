@@ -10,7 +10,8 @@
 - requests/s of `GET /pipelines/{id}` on a finished run (16 concurrent keep-alive clients).
 
 The server is a child process (`python -m attractor serve`, own process group) on a free
-loopback port, fsync on. Run: `python bench/bench_server.py` (`--quick`: 1 and 50 clients).
+loopback port, fsync on. Run: `python bench/bench_server.py` (`--quick`: 1 and 50 clients;
+`--no-fsync`: the server appends without fsync).
 """
 
 from __future__ import annotations
@@ -66,14 +67,17 @@ def _free_port() -> int:
 class Server:
     """`attractor serve` in a child process."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, extra: list[str]) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         cmd = [sys.executable, "-m", "attractor", "serve", "--port", str(self.port)]
         self.proc = subprocess.Popen(
-            [*cmd, "--logs-root", str(root / "runs")], cwd=root, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [*cmd, "--logs-root", str(root / "runs"), *extra],
+            cwd=root,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -195,9 +199,13 @@ def main() -> None:
         (root / "script.json").write_text(
             json.dumps({"*": {"response": "ok", "delay_ms": DELAY_MS}})
         )
-        server = Server(root)
+        fsync = "--no-fsync" not in sys.argv
+        server = Server(root, [] if fsync else ["--no-fsync"])
         try:
-            print(f"SSE latency, append -> arrival ({STAGES} stages {DELAY_MS} ms apart; fsync on)")
+            how = "on" if fsync else "off"
+            print(
+                f"SSE latency, append -> arrival ({STAGES} stages {DELAY_MS} ms apart; fsync {how})"
+            )
             heads = ("clients", "SSE p50 ms", "SSE p99 ms", "tail p50 ms", "tail p99 ms", "entries")
             print(" ".join(f"{h:>12}" for h in heads))
             for n in counts:

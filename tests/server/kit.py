@@ -89,9 +89,14 @@ def live_server(tmp_path: Path, **overrides: Any) -> Iterator[LiveServer]:
     config = ServerConfig(**fields)
     app = create_app(config)
     uv = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on",
-        timeout_graceful_shutdown=3, access_log=False,
-    )  # fmt: skip
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        lifespan="on",
+        timeout_graceful_shutdown=3,
+        access_log=False,
+    )
     server = uvicorn.Server(uv)
     thread = threading.Thread(target=server.run, name="test-uvicorn", daemon=True)
     thread.start()
@@ -146,9 +151,10 @@ def _events(lines: Iterator[str]) -> Iterator[SseEvent]:
         if not line:
             if "data" in fields or "event" in fields:
                 yield SseEvent(
-                    event=fields.get("event", "message"), data=fields.get("data", ""),
+                    event=fields.get("event", "message"),
+                    data=fields.get("data", ""),
                     id=fields.get("id"),
-                )  # fmt: skip
+                )
             fields = {}
             continue
         if line.startswith(":"):

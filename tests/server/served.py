@@ -55,9 +55,13 @@ def served(logs_root: Path, *extra: str, cwd: Path | None = None) -> Iterator[Se
     errors = logs_root.parent / "serve.stderr"
     with open(errors, "wb") as err:
         proc = subprocess.Popen(
-            cmd, cwd=cwd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=err,
+            cmd,
+            cwd=cwd,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
             env={**os.environ},
-        )  # fmt: skip
+        )
     try:
         child = ServedProcess(proc, port, errors)
         _wait_ready(child)

@@ -290,9 +290,12 @@ def test_a_cli_run_under_the_logs_root_appears(server: LiveServer) -> None:
     dot = server.logs_root.parent / "linear.dot"
     cmd = [sys.executable, "-m", "attractor", "run", str(dot), "--logs-root", str(server.logs_root)]
     proc = subprocess.Popen(
-        [*cmd, "-q", "--no-fsync"], start_new_session=True, env={**os.environ},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [*cmd, "-q", "--no-fsync"],
+        start_new_session=True,
+        env={**os.environ},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         _, err = proc.communicate(timeout=120)
     finally:

@@ -190,8 +190,12 @@ def test_non_loopback_bind_without_a_token_is_refused() -> None:
     env = {k: v for k, v in os.environ.items() if k != "ATTRACTOR_TOKEN"}
     proc = subprocess.run(
         [sys.executable, "-m", "attractor", "serve", "--host", "0.0.0.0", "--port", "0"],
-        capture_output=True, text=True, timeout=60, env=env, start_new_session=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        start_new_session=True,
+    )
     assert proc.returncode == 2
     assert "--token" in proc.stderr
     assert "Traceback" not in proc.stderr

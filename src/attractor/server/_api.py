@@ -25,7 +25,6 @@ from attractor.server._present import (
     context,
     pipeline_status,
     question_out,
-    run_item,
     stage_out,
     state_at,
 )
@@ -107,16 +106,7 @@ async def list_pipelines(
     offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
 ) -> RunPage:
     """Every run under the logs root (server and CLI runs), newest first, paginated."""
-    s, now = svc(state), now_iso()
-    items = []
-    for run_id in s.source.run_ids():
-        try:
-            _, fold = s.fold(run_id)
-        except ProblemError:
-            continue  # an unreadable log is skipped here; `GET /pipelines/{id}` says why
-        item = run_item(run_id, fold, s.status(run_id, fold), now)
-        if status is None or item.status == status:
-            items.append(item)
+    items = [i for i in svc(state).run_items() if status is None or i.status == status]
     page = items[offset : offset + limit]
     more = offset + limit < len(items)
     return RunPage(

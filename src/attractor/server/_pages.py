@@ -19,10 +19,8 @@ from litestar.datastructures import State
 from litestar.params import PathParameter, URLEncodedBody
 
 from attractor import __version__
-from attractor.server._present import run_item
-from attractor.server._problems import ProblemError
 from attractor.server._security import COOKIE, same_token
-from attractor.server._services import Services, now_iso
+from attractor.server._services import Services
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -64,13 +62,7 @@ def _row(item: Any) -> str:
 async def runs_page(state: State) -> Response[str]:
     """The runs list, with the start-a-run form."""
     s = _services(state)
-    rows = []
-    for run_id in s.source.run_ids()[:50]:
-        try:
-            _, fold = s.fold(run_id)
-        except ProblemError:
-            continue
-        rows.append(_row(run_item(run_id, fold, s.status(run_id, fold), now_iso())))
+    rows = [_row(item) for item in s.run_items()[:50]]
     return _page("runs.html", rows="\n".join(rows), logs_root=html.escape(str(s.root)))
 
 

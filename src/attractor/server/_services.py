@@ -22,10 +22,10 @@ from attractor.server._checks import check_source
 from attractor.server._feed import FeedHub, RunFeed, RunFold
 from attractor.server._graph import GraphRenderer
 from attractor.server._manager import RunManager
-from attractor.server._present import base_status
+from attractor.server._present import base_status, run_item
 from attractor.server._problems import ProblemError
 from attractor.server._runs import BadRunIdError, RunDirectory, RunSource, UnknownRunError
-from attractor.server._schemas import Status
+from attractor.server._schemas import RunItem, Status
 from attractor.server._security import ServerConfig, confine
 
 SOURCES_DIR = "_sources"  # pasted DOT sources, under the logs root (not a run: no events.jsonl)
@@ -98,6 +98,19 @@ class Services:
         if live is not None and live.control in ("paused", "cancelled"):
             return "paused" if live.control == "paused" else "cancelled"
         return "running" if self.writer(run_id) else "stopped"
+
+    def run_items(self) -> list[RunItem]:
+        """Every run as a runs-list row, newest first (a log that cannot be read is left out
+        here; `GET /pipelines/{id}` says why)."""
+        now, items = now_iso(), []
+        for run_id in self.source.run_ids():
+            try:
+                _, fold = self.fold(run_id)
+            except ProblemError:
+                continue
+            items.append(run_item(run_id, fold, self.status(run_id, fold), now))
+        items.sort(key=lambda i: (i.started_at, i.id), reverse=True)  # ids tie within a second
+        return items
 
     def blob_text(self, run_id: str) -> Callable[[BlobRef], str]:
         """Reads a run's blobs as text (a missing blob is named, not an error)."""

@@ -188,11 +188,12 @@ class RunView:
         attempt = self._open(entry.stream)
         if isinstance(event, InterviewStarted):
             if attempt is not None:
-                attempt.question = event.text
+                attempt.question, attempt.status = event.text, "waiting"
             self._mark(entry.stream, event.node, "waiting", state)
             return
         if attempt is not None:
             attempt.answer = event.answer + (" (timed out)" if event.timed_out else "")
+            attempt.status = "running"
         self._mark(entry.stream, event.node, "running", state)
 
     def _requested(self, entry: Entry, event: EffectRequested) -> None:
