@@ -18,7 +18,7 @@ from typing import Any
 
 from attractor.effects.deltas import Delta
 from attractor.events import GENESIS, Entry, LineCodec, LogCorruptError
-from attractor.pipeline.events import CheckpointSaved, RunStarted
+from attractor.pipeline.events import CheckpointSaved
 from attractor.pipeline.reducer import reduce
 from attractor.pipeline.state import RunState
 from attractor.server._runs import LineIndex, RunSource
@@ -148,10 +148,6 @@ class RunFeed:
             for line in self.index.lines(fold.seq + 1, stop):
                 fold.apply(fold.decode(line))
         return fold
-
-    def started(self) -> RunStarted | None:
-        """The run's `run.started`, once folded."""
-        return self.folded().state.started
 
 
 class FeedHub:

@@ -95,12 +95,14 @@ class RunManager:
         self.live: dict[str, LiveRun] = {}
 
     def get(self, run_id: str) -> LiveRun | None:
-        """The drive of `run_id` in this process, if there is or was one."""
-        return self.live.get(run_id)
+        """The drive of `run_id` in this process, now or stopped by a control (a drive that
+        ran to its end is forgotten: its log says everything)."""
+        live = self.live.get(run_id)
+        return live if live is not None and live.run_id == run_id else None
 
     def driving(self, run_id: str) -> bool:
-        """Whether this process is driving `run_id` now."""
-        live = self.live.get(run_id)
+        """Whether this process is driving `run_id` now (not: a run it loop-restarted from)."""
+        live = self.get(run_id)
         return live is not None and live.active
 
     # --- starting drives
@@ -222,6 +224,9 @@ class RunManager:
             live.feed.driven = False
             live.feed.poke()
             live.feed.wake()
+        if live.control == "done":  # nothing to remember: the log says how it ended
+            for run_id in [k for k, v in self.live.items() if v is live]:
+                del self.live[run_id]
 
     # --- controls
 
@@ -230,7 +235,7 @@ class RunManager:
             raise ProblemError(409, "run-active", f"run {run_id} is already running here")
 
     def _active(self, run_id: str, action: str) -> LiveRun:
-        live = self.live.get(run_id)
+        live = self.get(run_id)
         if live is None or not live.active:
             raise ProblemError(
                 409,
