@@ -106,5 +106,6 @@ def serve(config: ServerConfig) -> None:
         port=config.port,
         log_level="warning",
         timeout_graceful_shutdown=5,
+        timeout_keep_alive=30,  # a client reusing an idle connection rarely races its close
         access_log=False,
     )
