@@ -95,6 +95,7 @@ def live_server(tmp_path: Path, **overrides: Any) -> Iterator[LiveServer]:
         log_level="warning",
         lifespan="on",
         timeout_graceful_shutdown=3,
+        timeout_keep_alive=30,
         access_log=False,
     )
     server = uvicorn.Server(uv)

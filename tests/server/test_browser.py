@@ -102,3 +102,26 @@ def test_runs_list_updates_live_and_links_to_the_run(page: Page, server: LiveSer
     row.locator("a").click()
     page.wait_for_url(f"**/runs/{run_id}")
     expect(page.locator("#events-body tr")).not_to_have_count(0)
+
+
+def test_cancel_resume_and_fork_from_here_buttons(page: Page, server: LiveServer) -> None:
+    """Cancel stops the run, Resume continues it to the gate again, and "Fork from here" at an
+    earlier seq opens a new run that waits at the same gate."""
+    with server.client() as c:
+        run_id = c.post("/pipelines", json={"source": GATE_DOT}).json()["id"]
+    page.goto(f"{server.url}/runs/{run_id}")
+    expect(page.locator(".question button.option")).to_have_count(2)
+    page.click("#cancel-btn")
+    expect(page.locator("#run-status")).to_have_text("cancelled")
+    expect(page.locator(".question button.option").first).to_be_disabled()
+    page.click("#resume-btn")
+    expect(page.locator("#run-status")).to_have_text("running")
+    expect(page.locator(".question button.option").first).to_be_enabled()
+    page.locator("#seq-slider").fill("5")
+    expect(page.locator("#seq-label")).to_contain_text("seq 5")
+    page.click("#fork-btn")
+    page.wait_for_url(lambda url: run_id not in url)
+    expect(page.locator("#run-facts")).to_contain_text(f"forked from {run_id}@5")
+    expect(page.locator(".question button.option")).to_have_count(2)
+    page.locator(".question button.option", has_text="[A] Approve").click()
+    expect(page.locator("#run-status")).to_have_text("succeeded")
