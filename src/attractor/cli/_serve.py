@@ -7,6 +7,7 @@ token, the server extra not installed, the port in use).
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import typer
@@ -57,9 +58,29 @@ def serve_command(
         config.check()
     except ConfigError as exc:
         fail(str(exc), code=2)
+    _check_port(host, port)
     logs_root.mkdir(parents=True, exist_ok=True)
     out_console.print(
         f"attractor serve: http://{host}:{port}/ (runs under {logs_root.resolve()}; Ctrl-C stops)",
         highlight=False,
     )
     serve(config)
+
+
+def _check_port(host: str, port: int) -> None:
+    """Exit 2 with a clear message when the address cannot be bound (uvicorn would exit 3)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        fail(f"--host {host}: {exc.strerror}", code=2)
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            fail(
+                f"cannot listen on {host}:{port}: {exc.strerror}",
+                hint="choose another --port, or stop what listens there",
+                code=2,
+            )
