@@ -48,6 +48,7 @@ class Services:
         self.renderer = GraphRenderer()
         self.roots = config.roots()
         self.closing = asyncio.Event()
+        self._finished_items: dict[str, tuple[int, RunItem]] = {}  # run id -> (log size, row)
 
     # --- runs
 
@@ -104,13 +105,27 @@ class Services:
         here; `GET /pipelines/{id}` says why)."""
         now, items = now_iso(), []
         for run_id in self.source.run_ids():
-            try:
-                _, fold = self.fold(run_id)
-            except ProblemError:
-                continue
-            items.append(run_item(run_id, fold, self.status(run_id, fold), now))
+            item = self._finished_items.get(run_id)
+            if item is None or item[0] != self._log_size(run_id):
+                try:
+                    _, fold = self.fold(run_id)
+                except ProblemError:
+                    continue
+                item = (
+                    self._log_size(run_id),
+                    run_item(run_id, fold, self.status(run_id, fold), now),
+                )
+                if fold.state.finished is not None:  # a finished run's row never changes again
+                    self._finished_items[run_id] = item
+            items.append(item[1])
         items.sort(key=lambda i: (i.started_at, i.id), reverse=True)  # ids tie within a second
         return items
+
+    def _log_size(self, run_id: str) -> int:
+        try:
+            return self.source.log_path(run_id).stat().st_size
+        except OSError:
+            return -1
 
     def blob_text(self, run_id: str) -> Callable[[BlobRef], str]:
         """Reads a run's blobs as text (a missing blob is named, not an error)."""
