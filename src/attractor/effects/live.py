@@ -3,6 +3,13 @@
 Rule: this is where the clock, randomness, ids, the shell and the filesystem are touched, and
 nowhere in the core. Human questions, LLM calls and user functions are delegated to performers
 that their layers register (`performers={AskHuman: ..., CallLlm: ...}`, `calls={"name": fn}`).
+
+Secrets: every outcome — shell output (before it reaches the blob store), file contents,
+performer and function results, error messages — is scrubbed of the registered secret values
+and of the environment's sensitive values before the driver records it, so the log, the blobs
+and the core only ever hold `<redacted>` (and replay, which reads the log, stays exact).
+Commands inherit the environment without its sensitive variables (`filter_env`) except the
+ones a request passes through by name.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from attractor.effects._types import (
     Call,
@@ -41,12 +50,14 @@ from attractor.effects._types import (
 )
 from attractor.effects.interpreter import TaskInterpreter
 from attractor.events import BlobStore
+from attractor.events.secrets import Scrubber, filter_env, register_secret, sensitive_values
 
 Performer = Callable[[Any], Awaitable[EffectOutcome]]
 UserFunction = Callable[[Any], Any]
 
 _KILL_GRACE_S = 2.0
 _HEAD_BYTES = 16 * 1024
+_JSON = msgspec.json.Encoder()
 
 
 class LiveInterpreter(TaskInterpreter):
@@ -56,6 +67,8 @@ class LiveInterpreter(TaskInterpreter):
         blobs: where large outputs (shell stdout, file contents) are stored.
         performers: extra performers by request type (e.g. `AskHuman`, `CallLlm`).
         calls: user functions for `Call` effects, by name (sync or async).
+        env: the environment commands inherit, before filtering (default: `os.environ` as it is
+            when each command starts). Its sensitive values are registered as secrets.
     """
 
     def __init__(
@@ -64,14 +77,33 @@ class LiveInterpreter(TaskInterpreter):
         *,
         performers: Mapping[type[Any], Performer] | None = None,
         calls: Mapping[str, UserFunction] | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.blobs = blobs
         self.performers = dict(performers or {})
         self.calls = dict(calls or {})
+        self._env = env
+        for value in sensitive_values(os.environ if env is None else env):
+            register_secret(value)
+        self._scrubber = Scrubber()
 
     async def perform(self, request: Effect) -> EffectOutcome:
-        """Dispatch `request` to its performer."""
+        """Carry `request` out; the outcome comes back scrubbed of every secret."""
+        return self.finish(await self._dispatch(request))
+
+    def finish(self, outcome: EffectOutcome) -> EffectOutcome:
+        """The outcome without secret values (a cheap byte search first: usually none)."""
+        data = _JSON.encode(outcome)
+        if not any(_JSON.encode(v)[1:-1] in data for v in self._scrubber.values()):
+            return outcome
+        clean = self._scrubber.value(msgspec.to_builtins(outcome))
+        return msgspec.convert(clean, type(outcome))
+
+    def _text(self, raw: bytes) -> str:
+        return self._scrubber.text(raw.decode("utf-8", "replace"))
+
+    async def _dispatch(self, request: Effect) -> EffectOutcome:
         custom = self.performers.get(type(request))
         if custom is not None:
             return await custom(request)
@@ -102,7 +134,8 @@ class LiveInterpreter(TaskInterpreter):
                 )
 
     async def _shell(self, req: RunShell) -> EffectOutcome:
-        env = {**os.environ, **req.env}
+        inherited = os.environ if self._env is None else self._env
+        env = {**filter_env(inherited, req.env_passthrough), **req.env}
         started = time.monotonic()
         try:
             for directory in req.ensure_dirs:
@@ -138,13 +171,14 @@ class LiveInterpreter(TaskInterpreter):
             out, err = await asyncio.wait_for(reads, None if not timed_out else _KILL_GRACE_S)
         except TimeoutError:
             out, err = b"", b"(output lost: a process outside the group kept the pipes open)"
-        stdout = self.blobs.pack(out.decode("utf-8", "replace"))
-        head = "" if isinstance(stdout, str) else out[:_HEAD_BYTES].decode("utf-8", "ignore")
+        text = self._text(out)
+        stdout = self.blobs.pack(text)
+        head = "" if isinstance(stdout, str) else _head(text)
         return ShellRan(
             exit_code=proc.returncode if proc.returncode is not None else -1,
             stdout=stdout,
             stdout_head=head,
-            stderr=self.blobs.pack(err.decode("utf-8", "replace")),
+            stderr=self.blobs.pack(self._text(err)),
             duration_ms=int((time.monotonic() - started) * 1000),
             timed_out=timed_out,
         )
@@ -162,7 +196,7 @@ class LiveInterpreter(TaskInterpreter):
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             return EffectError(kind="invalid", message=f"{path}: not UTF-8 text ({exc.reason})")
-        return FileRead(content=self.blobs.pack(text), size=len(data))
+        return FileRead(content=self.blobs.pack(self._scrubber.text(text)), size=len(data))
 
     def _write(self, req: WriteFile) -> EffectOutcome:
         data = self.blobs.unpack(req.content).encode("utf-8")
@@ -188,6 +222,11 @@ class LiveInterpreter(TaskInterpreter):
         if asyncio.iscoroutine(value):
             value = await value
         return Called(value=value)
+
+
+def _head(text: str) -> str:
+    """The first 16 KiB of a large output (cut at a character boundary)."""
+    return text.encode()[:_HEAD_BYTES].decode("utf-8", "ignore")
 
 
 async def _kill_group(proc: asyncio.subprocess.Process) -> None:
