@@ -25,7 +25,7 @@ from attractor.cli._events import load_event_types
 from attractor.cli._live import Mode, PausingInterviewer, RunView
 from attractor.cli._output import err_console, fail, out_console, warn
 from attractor.dot import DotSyntaxError, parse_dot
-from attractor.effects import NonDeterminismError, Option, ReplayResult
+from attractor.effects import NonDeterminismError, Option, PathEscapeError, ReplayResult
 from attractor.effects.driver import StalledError
 from attractor.events import Entry, LogError, read_log, verify_log
 from attractor.pipeline.backends import BackendSpecError, ScriptFileError, backend_from_spec
@@ -53,6 +53,7 @@ from attractor.pipeline.run import (
     run_log,
     start_run,
 )
+from attractor.pipeline.rundir import ForeignLogError, identity_problem
 from attractor.pipeline.state import RunState
 from attractor.pipeline.status import RunSummary, summarize
 
@@ -103,6 +104,8 @@ def _input_errors(dot: Path | None = None) -> Iterator[None]:
         fail(str(exc), code=2)
     except LogError as exc:
         fail(str(exc), hint="the log was not changed", code=2)
+    except (PathEscapeError, ForeignLogError) as exc:
+        fail(str(exc), hint=exc.hint, code=2)
     except StalledError as exc:
         fail(
             f"the engine stalled: {exc}",
@@ -138,6 +141,19 @@ def _run_dir_of(path: Path) -> Path:
             hint="pass the run directory `attractor run` printed",
         )
     return log.parent
+
+
+def _identity(path: Path, *, writing: bool) -> None:
+    """Say when a log does not belong to the directory it is in; refuse to write there when the
+    directory's manifest names another run (ADR 0103)."""
+    log = run_log(path)
+    if log.name != "events.jsonl":
+        return
+    message, foreign = identity_problem(log.parent)
+    if foreign and writing:
+        raise ForeignLogError(message)
+    if message:
+        warn(message)
 
 
 def _fold(entries: list[Entry]) -> RunState:
@@ -275,6 +291,7 @@ def resume_command(
     mode = _mode(quiet, as_json)
     with _input_errors():
         run_dir = _run_dir_of(run_dir)
+        _identity(run_dir, writing=True)
         projector = Projector(run_dir)
         view = _session(mode, projector)
         options = _human_options(_started_of(run_dir / "events.jsonl"), auto_approve, answers)
@@ -292,6 +309,7 @@ def status_command(
     load_event_types()
     with _input_errors():
         summary = _summary(run_dir)
+        _identity(run_dir, writing=False)
     if as_json:
         typer.echo(json.dumps(msgspec.to_builtins(summary), indent=2))
         return
@@ -333,6 +351,7 @@ def replay_command(
     load_event_types()
     seen: list[Entry] = []
     with _input_errors(pipeline):
+        _identity(source, writing=False)
         try:
             result = asyncio.run(
                 replay_run(source, until=until, pipeline=pipeline, observers=[seen.append])
@@ -452,5 +471,6 @@ def project_command(
     load_event_types()
     with _input_errors():
         run_dir = _run_dir_of(run_dir)
+        _identity(run_dir, writing=True)
         files = rebuild(run_dir)
     out_console.print(f"rebuilt {len(files)} file(s) in {run_dir} from its log", highlight=False)

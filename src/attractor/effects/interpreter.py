@@ -13,6 +13,12 @@ from abc import ABC, abstractmethod
 from typing import Protocol
 
 from attractor.effects._types import Effect, EffectError, EffectOutcome
+from attractor.effects.paths import PathEscapeError
+from attractor.events import RecordingError
+
+FATAL: tuple[type[Exception], ...] = (RecordingError, PathEscapeError)
+"""What stops the run instead of becoming an effect's failure: the run cannot be recorded, or
+the log asked for a path outside its run directory."""
 
 
 class Interpreter(Protocol):
@@ -63,6 +69,8 @@ class TaskInterpreter(ABC):
         try:
             return await self.perform(request)
         except asyncio.CancelledError:
+            raise
+        except FATAL:
             raise
         except Exception as exc:  # a performer bug must not kill the run: it becomes data
             return self.finish(EffectError(kind="error", message=f"{type(exc).__name__}: {exc}"))

@@ -49,6 +49,7 @@ from attractor.effects._types import (
     WriteFile,
 )
 from attractor.effects.interpreter import TaskInterpreter
+from attractor.effects.paths import RunDir
 from attractor.events import BlobStore
 from attractor.events.secrets import Scrubber, filter_env, register_secret, sensitive_values
 
@@ -69,6 +70,8 @@ class LiveInterpreter(TaskInterpreter):
         calls: user functions for `Call` effects, by name (sync or async).
         env: the environment commands inherit, before filtering (default: `os.environ` as it is
             when each command starts). Its sensitive values are registered as secrets.
+        run_dir: the run directory the log's paths are rebased onto and confined to
+            (`attractor.effects.paths`); None leaves paths as they are.
     """
 
     def __init__(
@@ -78,12 +81,14 @@ class LiveInterpreter(TaskInterpreter):
         performers: Mapping[type[Any], Performer] | None = None,
         calls: Mapping[str, UserFunction] | None = None,
         env: Mapping[str, str] | None = None,
+        run_dir: RunDir | None = None,
     ) -> None:
         super().__init__()
         self.blobs = blobs
         self.performers = dict(performers or {})
         self.calls = dict(calls or {})
         self._env = env
+        self.run_dir = run_dir
         for value in sensitive_values(os.environ if env is None else env):
             register_secret(value)
         self._scrubber = Scrubber()
@@ -104,6 +109,7 @@ class LiveInterpreter(TaskInterpreter):
         return self._scrubber.text(raw.decode("utf-8", "replace"))
 
     async def _dispatch(self, request: Effect) -> EffectOutcome:
+        paths = self.run_dir
         custom = self.performers.get(type(request))
         if custom is not None:
             return await custom(request)
@@ -120,11 +126,11 @@ class LiveInterpreter(TaskInterpreter):
                 await asyncio.sleep(ms / 1000)
                 return Slept(ms=ms)
             case RunShell():
-                return await self._shell(request)
-            case ReadFile(path=path):
-                return self._read(path)
+                return await self._shell(request if paths is None else paths.shell(request))
+            case ReadFile():
+                return self._read((request if paths is None else paths.file(request)).path)
             case WriteFile():
-                return self._write(request)
+                return self._write(request if paths is None else paths.file(request))
             case Call(name=name, args=args):
                 return await self._call(name, args)
             case _:

@@ -12,6 +12,7 @@ from attractor.events._errors import (
     LogLockedError,
     NewerSchemaError,
     NotALogError,
+    RecordingError,
     UnknownEventTypeError,
 )
 from attractor.events._event import (
@@ -46,6 +47,7 @@ __all__ = [
     "MemoryStore",
     "NewerSchemaError",
     "NotALogError",
+    "RecordingError",
     "Store",
     "Text",
     "TornTail",

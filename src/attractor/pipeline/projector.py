@@ -21,7 +21,8 @@ from typing import Any
 
 import msgspec
 
-from attractor.effects import ShellRan
+from attractor.effects import ShellRan, confine
+from attractor.effects.paths import relative_inside
 from attractor.events import BlobRef, BlobStore, Entry, read_log
 from attractor.pipeline.artifacts import (
     FILE_BACKING_THRESHOLD,
@@ -76,10 +77,12 @@ def status_json(outcome: Outcome) -> dict[str, Any]:
 
 def stage_path(state: RunState, t: Traversal, node: str) -> str:
     """A stage's directory relative to the run directory: the engine's `stage_dir`, so the
-    projection lands where handlers and backends were told to write."""
+    projection lands where handlers and backends were told to write. A node id from the log
+    that climbs out (`../x`) is a `PathEscapeError`."""
     root = state.started.config.run_dir if state.started else ""
     full = stage_dir(state, t, node)
-    return full[len(root) + 1 :] if root and full.startswith(root + "/") else node
+    rel = full[len(root) + 1 :] if root and full.startswith(root + "/") else node
+    return relative_inside(rel, root or ".", "the stage directory of a projected file")
 
 
 class Projection:
@@ -325,7 +328,7 @@ class Projector:
         if self.run_dir is None:
             return
         for rel, data in files.items():
-            write_atomic(self.run_dir / rel, data)
+            write_atomic(confine(self.run_dir, rel, "a projected file"), data)
         for art, (name, text) in arts.items():
             self._artifacts.store(art, name, text)
 
@@ -335,5 +338,5 @@ def rebuild(run_dir: str | Path) -> dict[str, bytes]:
     root = Path(run_dir)
     files = project(read_log(root / "events.jsonl"), BlobStore(root / "blobs").get)
     for rel, data in files.items():
-        write_atomic(root / rel, data)
+        write_atomic(confine(root, rel, "a projected file"), data)
     return files
