@@ -102,9 +102,10 @@ def verify(
         )
     if report.torn_tail is not None:
         _torn_warning(path, report.torn_tail)
+    chain = "MAC chain (keyed)" if report.keyed else "chain"
     out_console.print(
         f"[green]ok[/] {path}: {report.count} event(s), last seq {report.last_seq}, "
-        f"chain head {report.last_hash}"
+        f"{chain} head {report.last_hash}"
     )
 
 

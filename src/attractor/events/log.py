@@ -9,6 +9,10 @@ Rules:
 - Reading never changes the file. A last line without its newline is a *torn tail* (a crash
   mid-write): readers skip it and report it; only `EventLog.open` (a writer) cuts it off, after
   saving its bytes to `<log>.torn-<offset>` so nothing is lost.
+- The log key (ADR 0104): readers and writers take `key=` — by default the key configured in
+  the environment (`ATTRACTOR_LOG_KEY`, or `ATTRACTOR_LOG_KEY_FILE` naming a file outside the
+  run directory), else none. With a key every line is MAC-chained and checked; without one the
+  format is the plain hash chain, byte for byte.
 """
 
 from __future__ import annotations
@@ -26,10 +30,12 @@ from attractor.events._codec import GENESIS, Entry, LineCodec, check_stream
 from attractor.events._errors import (
     EmptyLogError,
     LogCorruptError,
+    LogKeyError,
     LogLockedError,
     NotALogError,
 )
 from attractor.events.blobs import BlobStore
+from attractor.events.keys import FROM_ENV, KeyArg, resolve_key
 from attractor.events.store import Emit
 
 
@@ -48,6 +54,7 @@ class Verification(msgspec.Struct, frozen=True):
     last_seq: int
     last_hash: str
     torn_tail: TornTail | None = None
+    keyed: bool = False  # checked with a log key (a MAC chain), not just the plain hash chain
 
 
 def utc_now() -> str:
@@ -61,13 +68,14 @@ class LogReader:
     After iteration, `torn_tail` says whether a partial last line was skipped.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, key: KeyArg = FROM_ENV) -> None:
         self.path = Path(path)
         self.torn_tail: TornTail | None = None
         _check_readable(self.path)
+        self.key = resolve_key(key, self.path)
 
     def __iter__(self) -> Iterator[Entry]:
-        codec = LineCodec(str(self.path))
+        codec = LineCodec(str(self.path), self.key)
         prev, expected, offset = GENESIS, 1, 0
         with open(self.path, "rb") as f:
             for lineno, raw in enumerate(f, start=1):
@@ -94,21 +102,25 @@ class LogReader:
                     yield raw[:-1]
 
 
-def read_log(path: str | Path) -> LogReader:
+def read_log(path: str | Path, *, key: KeyArg = FROM_ENV) -> LogReader:
     """Open a log for reading; iterate the result for `Entry` values."""
-    return LogReader(path)
+    return LogReader(path, key=key)
 
 
-def verify_log(path: str | Path) -> Verification:
+def verify_log(path: str | Path, *, key: KeyArg = FROM_ENV) -> Verification:
     """Check every line (decodes, seq gap-free, hash chain intact); raise on the first problem."""
-    reader = LogReader(path)
+    reader = LogReader(path, key=key)
     count, last_seq, last_hash = 0, 0, GENESIS
     for entry in reader:
         count, last_seq, last_hash = count + 1, entry.seq, entry.hash
     if count == 0 and reader.torn_tail is None:
         raise EmptyLogError(str(path), "the log holds no event", hint="is this the right file?")
     return Verification(
-        count=count, last_seq=last_seq, last_hash=last_hash, torn_tail=reader.torn_tail
+        count=count,
+        last_seq=last_seq,
+        last_hash=last_hash,
+        torn_tail=reader.torn_tail,
+        keyed=reader.key is not None,
     )
 
 
@@ -139,6 +151,7 @@ class EventLog:
         last_hash: str,
         fsync: bool,
         clock: Callable[[], str],
+        key: bytes | None = None,
     ) -> None:
         self.path = path
         self.name = str(path)
@@ -148,7 +161,8 @@ class EventLog:
         self._hash = last_hash
         self._fsync = fsync
         self._clock = clock
-        self._codec = LineCodec(str(path))
+        self.key = key
+        self._codec = LineCodec(str(path), key)
         self.blobs = BlobStore(path.parent / "blobs")
         self.torn_tail: TornTail | None = None
 
@@ -159,22 +173,34 @@ class EventLog:
         *,
         fsync: bool = True,
         clock: Callable[[], str] = utc_now,
+        key: KeyArg = FROM_ENV,
     ) -> EventLog:
-        """Open (creating if needed) a log for appending; take the writer lock; cut a torn tail."""
+        """Open (creating if needed) a log for appending; take the writer lock; cut a torn tail.
+
+        A log whose last line is keyed differently from `key` (a keyed log without the key, a
+        plain one with it) is refused, so a log never mixes the two chains."""
         path = Path(path)
         if path.is_dir():
             raise NotALogError(str(path), "is a directory, not a log file")
+        secret = resolve_key(key, path)
         path.parent.mkdir(parents=True, exist_ok=True)
         lock_fd = _take_lock(path)
         try:
             torn = _cut_torn_tail(path)
-            last_seq, last_hash = _tail_envelope(path)
+            last_seq, last_hash = _tail_envelope(path, secret)
             fh = open(path, "ab")  # noqa: SIM115 — owned by the EventLog until close()
         except BaseException:
             _release_lock(path, lock_fd)
             raise
         log = cls(
-            path, fh, lock_fd, last_seq=last_seq, last_hash=last_hash, fsync=fsync, clock=clock
+            path,
+            fh,
+            lock_fd,
+            last_seq=last_seq,
+            last_hash=last_hash,
+            fsync=fsync,
+            clock=clock,
+            key=secret,
         )
         log.torn_tail = torn
         return log
@@ -187,7 +213,7 @@ class EventLog:
     def entries(self) -> Iterator[Entry]:
         """Read every entry back from the file (checked, in constant memory)."""
         self._fh.flush()
-        return iter(LogReader(self.path))
+        return iter(LogReader(self.path, key=self.key))
 
     def append(self, items: Sequence[Emit]) -> list[Entry]:
         """Append `items` as one write and (if enabled) one fsync; return their entries."""
@@ -298,8 +324,9 @@ def _last_newline_before(f: BinaryIO, end: int) -> int:
     return -1
 
 
-def _tail_envelope(path: Path) -> tuple[int, str]:
-    """Seq and hash of the last complete line, checked by decoding it (no full scan)."""
+def _tail_envelope(path: Path, key: bytes | None) -> tuple[int, str]:
+    """Seq and hash (or MAC) of the last complete line, checked by decoding it (no full scan);
+    the line must be chained the way `key` says."""
     if not path.exists() or path.stat().st_size == 0:
         return 0, GENESIS
     with open(path, "rb") as f:
@@ -313,12 +340,26 @@ def _tail_envelope(path: Path) -> tuple[int, str]:
         raise LogCorruptError(
             str(path), "the last line is not an event line", hint="run `attractor log verify`"
         ) from None
-    return head.seq, head.hash
+    if key is None and head.mac:
+        raise LogKeyError(
+            str(path),
+            "the log is keyed; it cannot be continued without its key",
+            hint="set ATTRACTOR_LOG_KEY (or ATTRACTOR_LOG_KEY_FILE) to the key it was written with",
+        )
+    if key is not None and head.hash:
+        raise LogCorruptError(
+            str(path),
+            "a log key is set but this log is not keyed (plain hashes): continuing it would mix "
+            "two chains",
+            hint="unset ATTRACTOR_LOG_KEY to continue a log written without it",
+        )
+    return head.seq, head.hash or head.mac
 
 
 class _Tail(msgspec.Struct):
     seq: int
-    hash: str
+    hash: str = ""
+    mac: str = ""
 
 
 _tail_fields = msgspec.json.Decoder(_Tail)
