@@ -2,7 +2,8 @@
 
 Exit codes: 0 the run succeeded (replay: byte-identical), 1 the pipeline failed (replay: a
 divergence), 2 invalid input (bad DOT, invalid graph, missing file, bad answers/script file,
-not a run directory, corrupt log). Every command that runs a pipeline prints the run directory
+not a run directory, corrupt log), 75 the run could not be recorded (disk full…) and stopped,
+interrupted — `resume` continues it. Every command that runs a pipeline prints the run directory
 and keeps its projections current (`attractor.pipeline.projector`).
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -27,7 +28,7 @@ from attractor.cli._output import err_console, fail, out_console, warn
 from attractor.dot import DotSyntaxError, parse_dot
 from attractor.effects import NonDeterminismError, Option, PathEscapeError, ReplayResult
 from attractor.effects.driver import StalledError
-from attractor.events import Entry, LogError, read_log, verify_log
+from attractor.events import Entry, LogError, RecordingError, read_log, verify_log
 from attractor.pipeline.backends import BackendSpecError, ScriptFileError, backend_from_spec
 from attractor.pipeline.events import RunStarted
 from attractor.pipeline.graphs import handler_type
@@ -53,10 +54,11 @@ from attractor.pipeline.run import (
     run_log,
     start_run,
 )
-from attractor.pipeline.rundir import ForeignLogError, identity_problem
+from attractor.pipeline.rundir import ForeignLogError, LogsRootError, identity_problem
 from attractor.pipeline.state import RunState
 from attractor.pipeline.status import RunSummary, summarize
 
+EXIT_CANNOT_RECORD = 75  # EX_TEMPFAIL: the run stopped because it could not be recorded; resume
 _JSON = typer.Option(False, "--json", help="Print the final summary as JSON.")
 _QUIET = typer.Option(False, "--quiet", "-q", help="Print only the final line.")
 
@@ -102,9 +104,11 @@ def _input_errors(dot: Path | None = None) -> Iterator[None]:
         _run_error(exc, dot)
     except (AnswersFileError, ScriptFileError, BackendSpecError, NotARunLogError) as exc:
         fail(str(exc), code=2)
+    except RecordingError as exc:
+        _cannot_record(exc, None)
     except LogError as exc:
         fail(str(exc), hint="the log was not changed", code=2)
-    except (PathEscapeError, ForeignLogError) as exc:
+    except (PathEscapeError, ForeignLogError, LogsRootError) as exc:
         fail(str(exc), hint=exc.hint, code=2)
     except StalledError as exc:
         fail(
@@ -217,10 +221,25 @@ def _drive(view: RunView, coro: Any, projector: Projector) -> RunResult:
         view.stop()
         where = projector.run_dir or "the run directory"
         fail("interrupted", hint=f"continue with `attractor resume {where}`", code=130)
+    except RecordingError as exc:
+        view.stop()
+        _cannot_record(exc, projector.run_dir)
     finally:
         view.stop()
-        projector.flush()
+        with suppress(RecordingError):  # projections are rebuilt by `resume` / `project`
+            projector.flush()
     return result
+
+
+def _cannot_record(exc: RecordingError, run_dir: Path | None) -> NoReturn:
+    """A write that records the run failed (disk full…): the run stops, interrupted (ADR 0105)."""
+    where = run_dir or "the run directory"
+    fail(
+        f"{exc.path}: {exc.reason}",
+        hint=f"the run stopped, interrupted; nothing it recorded was lost. Free space (or fix "
+        f"the cause), then `attractor resume {where}` performs the step in flight again",
+        code=EXIT_CANNOT_RECORD,
+    )
 
 
 def _session(mode: Mode, projector: Projector) -> RunView:

@@ -15,6 +15,7 @@ ones a request passes through by name.
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import random
 import signal
@@ -50,7 +51,7 @@ from attractor.effects._types import (
 )
 from attractor.effects.interpreter import TaskInterpreter
 from attractor.effects.paths import RunDir
-from attractor.events import BlobStore
+from attractor.events import BlobStore, recording_error, write_all
 from attractor.events.secrets import Scrubber, filter_env, register_secret, sensitive_values
 
 Performer = Callable[[Any], Awaitable[EffectOutcome]]
@@ -59,6 +60,7 @@ UserFunction = Callable[[Any], Any]
 _KILL_GRACE_S = 2.0
 _HEAD_BYTES = 16 * 1024
 _JSON = msgspec.json.Encoder()
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})  # the disk, not the effect, failed
 
 
 class LiveInterpreter(TaskInterpreter):
@@ -143,9 +145,12 @@ class LiveInterpreter(TaskInterpreter):
         inherited = os.environ if self._env is None else self._env
         env = {**filter_env(inherited, req.env_passthrough), **req.env}
         started = time.monotonic()
-        try:
-            for directory in req.ensure_dirs:
+        for directory in req.ensure_dirs:  # the run's own directories: failing is not the tool's
+            try:
                 Path(directory).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise recording_error(directory, "create a stage directory", exc) from None
+        try:
             proc = await asyncio.create_subprocess_shell(
                 req.command,
                 cwd=req.cwd or None,
@@ -207,15 +212,26 @@ class LiveInterpreter(TaskInterpreter):
     def _write(self, req: WriteFile) -> EffectOutcome:
         data = self.blobs.unpack(req.content).encode("utf-8")
         target = Path(req.path)
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if req.append else os.O_TRUNC)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "ab" if req.append else "wb") as f:
-                f.write(data)
+            fd = os.open(target, flags, 0o644)
+            try:
+                write_all(fd, data)
+            finally:
+                os.close(fd)
         except PermissionError:
             return EffectError(kind="permission", message=f"{req.path}: permission denied")
         except OSError as exc:
+            if exc.errno in _FULL and self._in_run_dir(req.path):
+                raise recording_error(req.path, "write a file of the run", exc) from None
             return EffectError(kind="error", message=f"{req.path}: {exc.strerror}")
         return FileWritten(path=req.path, size=len(data))
+
+    def _in_run_dir(self, path: str) -> bool:
+        """Whether `path` (already rebased) is a file of the run directory itself."""
+        root = self.run_dir.actual if self.run_dir is not None else str(self.blobs.root.parent)
+        return path == root or path.startswith(root.rstrip("/") + "/")
 
     async def _call(self, name: str, args: Any) -> EffectOutcome:
         fn = self.calls.get(name)

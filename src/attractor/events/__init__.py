@@ -33,6 +33,7 @@ from attractor.events._event import (
     event_tag,
     register_upcaster,
 )
+from attractor.events._files import atomic_write, recording_error, write_all
 from attractor.events._fold import fold, fold_from, state_hash
 from attractor.events.blobs import BlobStore
 from attractor.events.keys import FROM_ENV, KeyArg, configured_key, resolve_key
@@ -67,6 +68,7 @@ __all__ = [
     "UnknownEventTypeError",
     "Upcaster",
     "Verification",
+    "atomic_write",
     "chain_hash",
     "chain_mac",
     "check_stream",
@@ -77,8 +79,10 @@ __all__ = [
     "fold",
     "fold_from",
     "read_log",
+    "recording_error",
     "register_upcaster",
     "resolve_key",
     "state_hash",
     "verify_log",
+    "write_all",
 ]

@@ -5,7 +5,9 @@ Rules:
   writer gets `LogLockedError` naming the holder's pid. The kernel drops the lock when the
   process dies (children never inherit it), so a crashed run can always be resumed.
 - An append is durable when it returns: one write, flush, and fsync per call (a batch of events
-  is one call and one fsync — callers choose the batch).
+  is one call and one fsync — callers choose the batch). It is whole or nothing: when the write
+  or the fsync fails (disk full…), the file is cut back to its last complete line and a
+  `RecordingError` is raised, so the log stays valid and nothing half-written remains.
 - Reading never changes the file. A last line without its newline is a *torn tail* (a crash
   mid-write): readers skip it and report it; only `EventLog.open` (a writer) cuts it off, after
   saving its bytes to `<log>.torn-<offset>` so nothing is lost.
@@ -17,6 +19,7 @@ Rules:
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -33,7 +36,9 @@ from attractor.events._errors import (
     LogKeyError,
     LogLockedError,
     NotALogError,
+    RecordingError,
 )
+from attractor.events._files import atomic_write, recording_error, write_all
 from attractor.events.blobs import BlobStore
 from attractor.events.keys import FROM_ENV, KeyArg, resolve_key
 from attractor.events.store import Emit
@@ -144,7 +149,7 @@ class EventLog:
     def __init__(
         self,
         path: Path,
-        fh: BinaryIO,
+        fd: int,
         lock_fd: int,
         *,
         last_seq: int,
@@ -155,7 +160,9 @@ class EventLog:
     ) -> None:
         self.path = path
         self.name = str(path)
-        self._fh = fh
+        self._fd: int | None = fd
+        self._size = os.fstat(fd).st_size  # where the last complete line ends
+        self._failed: RecordingError | None = None
         self._lock_fd = lock_fd
         self._seq = last_seq
         self._hash = last_hash
@@ -183,18 +190,21 @@ class EventLog:
         if path.is_dir():
             raise NotALogError(str(path), "is a directory, not a log file")
         secret = resolve_key(key, path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise recording_error(path.parent, "create the run directory", exc) from None
         lock_fd = _take_lock(path)
         try:
             torn = _cut_torn_tail(path)
             last_seq, last_hash = _tail_envelope(path, secret)
-            fh = open(path, "ab")  # noqa: SIM115 — owned by the EventLog until close()
+            fd = _open_for_append(path)
         except BaseException:
             _release_lock(path, lock_fd)
             raise
         log = cls(
             path,
-            fh,
+            fd,
             lock_fd,
             last_seq=last_seq,
             last_hash=last_hash,
@@ -212,11 +222,16 @@ class EventLog:
 
     def entries(self) -> Iterator[Entry]:
         """Read every entry back from the file (checked, in constant memory)."""
-        self._fh.flush()
         return iter(LogReader(self.path, key=self.key))
 
     def append(self, items: Sequence[Emit]) -> list[Entry]:
-        """Append `items` as one write and (if enabled) one fsync; return their entries."""
+        """Append `items` as one write and (if enabled) one fsync; return their entries.
+
+        Raises:
+            RecordingError: the write or the fsync failed; the file is as it was before.
+        """
+        if self._failed is not None:
+            raise self._failed
         lines: list[bytes] = []
         out: list[Entry] = []
         seq, prev = self._seq, self._hash
@@ -228,20 +243,29 @@ class EventLog:
             out.append(Entry(seq=seq, at=at, stream=stream, event=event, hash=prev))
         if not lines:
             return out
-        self._fh.write(b"\n".join(lines) + b"\n")
-        self._fh.flush()
-        if self._fsync:
-            os.fsync(self._fh.fileno())
+        self._write(b"\n".join(lines) + b"\n")
         self._seq, self._hash = seq, prev
         return out
 
-    def close(self) -> None:
-        """Flush, close and release the writer lock."""
-        if not self._fh.closed:
-            self._fh.flush()
+    def _write(self, data: bytes) -> None:
+        """One durable write of whole lines, or none at all (the file cut back on failure)."""
+        assert self._fd is not None, "append after close"
+        try:
+            write_all(self._fd, data)
             if self._fsync:
-                os.fsync(self._fh.fileno())
-            self._fh.close()
+                os.fsync(self._fd)
+        except OSError as exc:
+            self._failed = recording_error(self.path, "append to the log", exc)
+            with contextlib.suppress(OSError):  # if even this fails: a torn tail, resume cuts it
+                os.ftruncate(self._fd, self._size)
+            raise self._failed from None
+        self._size += len(data)
+
+    def close(self) -> None:
+        """Close and release the writer lock (every append was already written and synced)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
             _release_lock(self.path, self._lock_fd)
 
     def __enter__(self) -> EventLog:
@@ -253,6 +277,13 @@ class EventLog:
 
 _held: set[str] = set()
 """Logs this process holds the writer lock of (POSIX locks do not conflict within a process)."""
+
+
+def _open_for_append(path: Path) -> int:
+    try:
+        return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise recording_error(path, "open the log for appending", exc) from None
 
 
 def _take_lock(path: Path) -> int:
@@ -277,9 +308,13 @@ def _take_lock(path: Path) -> int:
             f"another writer (pid {holder}) is appending to this log",
             hint="wait for it to finish, or stop it; two writers would corrupt the log",
         ) from None
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+    except OSError as exc:
+        os.close(fd)
+        raise recording_error(lock_path, "write the writer lock", exc) from None
     _held.add(key)
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, str(os.getpid()).encode(), 0)
     return fd
 
 
@@ -303,7 +338,7 @@ def _cut_torn_tail(path: Path) -> TornTail | None:
         f.seek(start)
         partial = f.read()
         saved = path.with_name(f"{path.name}.torn-{start}")
-        saved.write_bytes(partial)
+        atomic_write(saved, partial, fsync=True, what="save the torn last line")
         f.truncate(start)
         f.flush()
         os.fsync(f.fileno())

@@ -23,7 +23,7 @@ import msgspec
 
 from attractor.effects import ShellRan, confine
 from attractor.effects.paths import relative_inside
-from attractor.events import BlobRef, BlobStore, Entry, read_log
+from attractor.events import BlobRef, BlobStore, Entry, RecordingError, read_log
 from attractor.pipeline.artifacts import (
     FILE_BACKING_THRESHOLD,
     ArtifactStore,
@@ -258,6 +258,10 @@ class Projector:
     (one `call_soon` per burst of entries, so a file changed several times in one burst is
     written once) and always at `run.finished`; outside a loop, at once. Call `flush()` when
     a run stops early (interrupt): whatever is pending is then written.
+
+    A write that fails (disk full) raises `RecordingError` — from `flush()`, or, for a deferred
+    write, from the next entry the projector is given — so the run stops instead of going on
+    with projections behind its log.
     """
 
     def __init__(self, run_dir: str | Path | None = None) -> None:
@@ -267,6 +271,7 @@ class Projector:
         self._files: dict[str, bytes] = {}
         self._pending_artifacts: dict[str, tuple[str, str]] = {}
         self._scheduled = False
+        self._failed: RecordingError | None = None
         if run_dir is not None:
             self._catch_up(Path(run_dir))
 
@@ -292,6 +297,8 @@ class Projector:
 
     def __call__(self, entry: Entry) -> None:
         """Project one live entry."""
+        if self._failed is not None:
+            raise self._failed
         event = entry.event
         if entry.seq == 1 and isinstance(event, RunStarted):
             self._bind(Path(event.config.run_dir))
@@ -318,7 +325,13 @@ class Projector:
             self.flush()
             return
         self._scheduled = True
-        loop.call_soon(self.flush)
+        loop.call_soon(self._deferred_flush)
+
+    def _deferred_flush(self) -> None:
+        try:
+            self.flush()
+        except RecordingError as exc:  # raised again at the next entry: the run stops there
+            self._failed = exc
 
     def flush(self) -> None:
         """Write every pending file now."""

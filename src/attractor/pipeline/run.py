@@ -34,7 +34,7 @@ from attractor.effects import (
     drive,
     replay,
 )
-from attractor.events import Entry, EventLog, LogReader, read_log
+from attractor.events import Entry, EventLog, LogReader, read_log, recording_error
 from attractor.pipeline.backends import (
     CodergenBackend,
     as_call_performer,
@@ -53,7 +53,7 @@ from attractor.pipeline.interviewers import (
 from attractor.pipeline.machine import PipelineMachine
 from attractor.pipeline.model import RunConfig
 from attractor.pipeline.reducer import prepare_graph
-from attractor.pipeline.rundir import log_identity, machine_roots
+from attractor.pipeline.rundir import log_identity, machine_roots, make_run_dir
 from attractor.pipeline.state import RunState
 from attractor.pipeline.threads import ThreadBook
 
@@ -195,7 +195,7 @@ class _Session:
         """A fresh run directory and log for `source`, driven to its end."""
         options = self.options
         run_id = new_run_id()
-        run_dir = (Path(options.logs_root) / run_id).resolve()
+        run_dir = make_run_dir(Path(options.logs_root), run_id)
         config = RunConfig(
             run_dir=str(run_dir),
             workdir=os.getcwd(),
@@ -372,12 +372,15 @@ async def fork_run(
         raise RunError(f"--at {at} is outside the log (1..{len(lines)})")
     root = Path(logs_root) if logs_root else log.parent.parent  # beside the run, wherever it is
     run_id = new_run_id()
-    new_dir = (root / run_id).resolve()
-    new_dir.mkdir(parents=True)
-    (new_dir / "events.jsonl").write_bytes(b"\n".join(lines[:at]) + b"\n")
-    blobs = log.parent / "blobs"
-    if blobs.is_dir():
-        shutil.copytree(blobs, new_dir / "blobs")
+    new_dir = make_run_dir(root, run_id)
+    try:
+        (new_dir / "events.jsonl").write_bytes(b"\n".join(lines[:at]) + b"\n")
+        blobs = log.parent / "blobs"
+        if blobs.is_dir():
+            shutil.copytree(blobs, new_dir / "blobs")
+    except OSError as exc:  # a half-made fork is no run: remove it
+        shutil.rmtree(new_dir, ignore_errors=True)
+        raise recording_error(new_dir, "copy the run into its fork", exc) from None
     forked = RunForked(run_id=run_id, run_dir=str(new_dir), source_run=started.run_id, at_seq=at)
     with EventLog.open(new_dir / "events.jsonl") as new_log:
         for entry in new_log.append([("run", forked)]):

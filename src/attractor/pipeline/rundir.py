@@ -10,11 +10,12 @@ rename, which is allowed but said.
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import msgspec
 
-from attractor.events import LogReader
+from attractor.events import LogReader, recording_error
 from attractor.pipeline.machine import PipelineMachine
 
 _FORKED = b'"type":"run.forked"'
@@ -104,3 +105,29 @@ def _manifest_run_id(path: Path) -> str:
         return _manifest.decode(path.read_bytes()).run_id
     except (OSError, msgspec.DecodeError):
         return ""
+
+
+class LogsRootError(Exception):
+    """`--logs-root` cannot hold run directories (a file, a read-only or virtual file system)."""
+
+    def __init__(self, message: str) -> None:
+        self.hint = "pass --logs-root a writable directory (it is created if missing)"
+        super().__init__(message)
+
+
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+def make_run_dir(logs_root: Path, run_id: str) -> Path:
+    """Create `<logs_root>/<run_id>` (absolute); `LogsRootError` when `logs_root` cannot hold
+    it, `RecordingError` when the disk is full."""
+    run_dir = (logs_root / run_id).resolve()
+    try:
+        run_dir.mkdir(parents=True)
+    except OSError as exc:
+        if exc.errno in _FULL:
+            raise recording_error(run_dir, "create the run directory", exc) from None
+        raise LogsRootError(
+            f"--logs-root {logs_root}: cannot create a run directory there: {exc.strerror or exc}"
+        ) from None
+    return run_dir
