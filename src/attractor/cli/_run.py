@@ -63,6 +63,16 @@ _JSON = typer.Option(False, "--json", help="Print the final summary as JSON.")
 _QUIET = typer.Option(False, "--quiet", "-q", help="Print only the final line.")
 
 
+def _one_way_to_answer(auto_approve: bool, answers: Path | None) -> None:
+    """`--answers` and `--auto-approve` are two ways to answer gates: asking for both is a
+    usage error, not a silent preference."""
+    if auto_approve and answers is not None:
+        raise typer.BadParameter(
+            "use either --answers FILE or --auto-approve, not both",
+            param_hint="'--answers' / '--auto-approve'",
+        )
+
+
 def _mode(quiet: bool, as_json: bool) -> Mode:
     if as_json:
         return "json"
@@ -269,6 +279,7 @@ def run_command(
     no_fsync: bool = typer.Option(False, "--no-fsync", help="Skip fsync on appends (faster)."),
 ) -> None:
     """Run a pipeline to the end: exit 0 success, 1 pipeline failure, 2 invalid input."""
+    _one_way_to_answer(auto_approve, answers)
     load_event_types()
     options = RunOptions(
         backend=backend,
@@ -306,6 +317,7 @@ def resume_command(
     as_json: bool = _JSON,
 ) -> None:
     """Continue a run from its log; completed effects are never repeated."""
+    _one_way_to_answer(auto_approve, answers)
     load_event_types()
     mode = _mode(quiet, as_json)
     with _input_errors():
@@ -453,6 +465,7 @@ def fork_command(
     as_json: bool = _JSON,
 ) -> None:
     """Start a new run that shares the first SEQ events of RUN_DIR and continues live."""
+    _one_way_to_answer(auto_approve, answers)
     load_event_types()
     mode = _mode(quiet, as_json)
     with _input_errors():

@@ -85,7 +85,7 @@ class LogReader:
         with open(self.path, "rb") as f:
             for lineno, raw in enumerate(f, start=1):
                 if not raw.endswith(b"\n"):
-                    self.torn_tail = TornTail(line=lineno, offset=offset, size=len(raw))
+                    self.torn_tail = _torn(self.path, lineno, offset, raw)
                     return
                 offset += len(raw)
                 entry = codec.decode(raw[:-1], lineno, prev)
@@ -107,6 +107,27 @@ class LogReader:
                     yield raw[:-1]
 
 
+_LINE_START = b'{"seq":'
+
+
+def _torn(path: Path, lineno: int, offset: int, raw: bytes) -> TornTail:
+    """A last line without its newline: a torn tail when it is the start of an event line (a
+    crash mid-write), else corruption (garbage is not excused by a missing newline)."""
+    start = raw[: len(_LINE_START)]
+    plausible = _LINE_START.startswith(start) and (
+        len(raw) <= len(_LINE_START) or raw[len(_LINE_START) : len(_LINE_START) + 1].isdigit()
+    )
+    if not plausible:
+        excerpt = raw[:80].decode("utf-8", "replace")
+        raise LogCorruptError(
+            str(path),
+            "not an event line (and it has no newline: not even a line cut short by a crash)",
+            line=lineno,
+            hint=f"the line starts with {excerpt!r}",
+        )
+    return TornTail(line=lineno, offset=offset, size=len(raw))
+
+
 def read_log(path: str | Path, *, key: KeyArg = FROM_ENV) -> LogReader:
     """Open a log for reading; iterate the result for `Entry` values."""
     return LogReader(path, key=key)
@@ -120,6 +141,14 @@ def verify_log(path: str | Path, *, key: KeyArg = FROM_ENV) -> Verification:
         count, last_seq, last_hash = count + 1, entry.seq, entry.hash
     if count == 0 and reader.torn_tail is None:
         raise EmptyLogError(str(path), "the log holds no event", hint="is this the right file?")
+    if count == 0:
+        raise EmptyLogError(
+            str(path),
+            "the log holds no complete event: its only line is cut short (a crash while the "
+            "first event was written)",
+            line=1,
+            hint="a run that crashed before its first event can be started again",
+        )
     return Verification(
         count=count,
         last_seq=last_seq,
