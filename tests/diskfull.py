@@ -21,6 +21,7 @@ SITES: dict[str, tuple[str, ...]] = {
     "blob": ("*/blobs/*",),
     "projection": ("*manifest.json*", "*checkpoint.json*", "*status.json*", "*.md.*"),
     "stage_dir": ("*/runs/*/big",),
+    "torn": ("*events.jsonl.torn-*",),
 }
 
 

@@ -7,11 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from attractor.effects import Recording, ReplayStore
 from attractor.events import (
     EventLog,
     LogCorruptError,
+    LogError,
     LogKeyError,
     chain_hash,
     configured_key,
@@ -183,3 +186,25 @@ def test_keyed_line_is_still_one_json_object(tmp_path: Path) -> None:
     (line,) = _write(tmp_path / "events.jsonl", 1)
     data = json.loads(line)
     assert set(data) >= {"seq", "at", "stream", "type", "mac"}
+
+
+@given(data=st.data())
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_byte_edit_of_a_keyed_log_is_caught_at_its_line(
+    tmp_path: Path, data: st.DataObject
+) -> None:
+    """Changing any one byte of a keyed log makes verification fail at that line or before."""
+    path = tmp_path / "events.jsonl"
+    path.unlink(missing_ok=True)
+    lines = _write(path, 4)
+    raw = bytearray(path.read_bytes())
+    # every byte but the final newline (without it the last line reads as torn: ADR 0101)
+    at = data.draw(st.integers(0, len(raw) - 2), label="offset")
+    new = data.draw(st.integers(0, 255).filter(lambda b: b != raw[at]), label="byte")
+    line_of_edit = raw[:at].count(b"\n") + 1
+    raw[at] = new
+    path.write_bytes(bytes(raw))
+    assert len(lines) == 4
+    with pytest.raises(LogError) as err:
+        verify_log(path, key=KEY)
+    assert err.value.line is None or err.value.line <= line_of_edit

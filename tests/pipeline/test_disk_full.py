@@ -94,3 +94,24 @@ def test_failed_append_leaves_the_log_as_it_was(
         with pytest.raises(RecordingError):
             log.append([("run", ScriptNoted(step=3, note="refused"))])
     assert verify_log(path).count == 1
+
+
+def test_torn_tail_is_kept_when_its_copy_cannot_be_saved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer that cannot save a torn line's copy does not cut it: RecordingError, the file
+    unchanged, no temporary copy left."""
+    from attractor.events import EventLog
+    from attractor.testing.machines import ScriptNoted
+
+    path = tmp_path / "events.jsonl"
+    with EventLog.open(path, fsync=False) as log:
+        log.append([("run", ScriptNoted(step=1, note="kept"))])
+    path.write_bytes(path.read_bytes() + b'{"seq":2,"at":"20')
+    before = path.read_bytes()
+    FullDisk(monkeypatch, "torn", ("write",))
+    with pytest.raises(RecordingError, match="save the torn last line"):
+        EventLog.open(path)
+    assert path.read_bytes() == before
+    assert leftovers(tmp_path) == []
+    assert not list(tmp_path.glob("*.torn-*"))

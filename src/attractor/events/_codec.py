@@ -129,6 +129,8 @@ class LineCodec:
 
     def _check_chain(self, line: bytes, lineno: int, prev: str) -> tuple[bytes, str]:
         """The line's bytes before its chain field, and its checked hash (or MAC)."""
+        if not line.endswith(b'"}'):
+            raise self._corrupt(lineno, 'not an event line: it does not end with `"}`', line)
         cut = len(line) - _SUFFIX_LEN
         if cut >= 0 and line[cut : cut + len(_HASH_FIELD)] == _HASH_FIELD:
             if self.key is not None:
