@@ -41,6 +41,14 @@ PURE_MODULES = [
     "pipeline/machine.py",
     "pipeline/status.py",
     "pipeline/threads.py",
+    "agent/truncation.py",
+    "agent/patch/_model.py",
+    "agent/patch/_errors.py",
+    "agent/patch/_parse.py",
+    "agent/patch/_format.py",
+    "agent/patch/_match.py",
+    "agent/patch/_hunks.py",
+    "agent/patch/_plan.py",
 ]
 
 

@@ -37,6 +37,7 @@ def _register() -> None:
         _dot,  # noqa: F401
         _llm,  # noqa: F401
         _log,  # noqa: F401
+        _patch,  # noqa: F401
         _run,  # noqa: F401
     )
 
