@@ -21,6 +21,7 @@ import msgspec
 import typer
 
 from attractor.cli._app import app
+from attractor.cli._checks import cannot_record, check_identity, one_way_to_answer
 from attractor.cli._dot import render_diagnostic
 from attractor.cli._events import load_event_types
 from attractor.cli._live import Mode, PausingInterviewer, RunView
@@ -54,23 +55,12 @@ from attractor.pipeline.run import (
     run_log,
     start_run,
 )
-from attractor.pipeline.rundir import ForeignLogError, LogsRootError, identity_problem
+from attractor.pipeline.rundir import ForeignLogError, LogsRootError
 from attractor.pipeline.state import RunState
 from attractor.pipeline.status import RunSummary, summarize
 
-EXIT_CANNOT_RECORD = 75  # EX_TEMPFAIL: the run stopped because it could not be recorded; resume
 _JSON = typer.Option(False, "--json", help="Print the final summary as JSON.")
 _QUIET = typer.Option(False, "--quiet", "-q", help="Print only the final line.")
-
-
-def _one_way_to_answer(auto_approve: bool, answers: Path | None) -> None:
-    """`--answers` and `--auto-approve` are two ways to answer gates: asking for both is a
-    usage error, not a silent preference."""
-    if auto_approve and answers is not None:
-        raise typer.BadParameter(
-            "use either --answers FILE or --auto-approve, not both",
-            param_hint="'--answers' / '--auto-approve'",
-        )
 
 
 def _mode(quiet: bool, as_json: bool) -> Mode:
@@ -115,7 +105,7 @@ def _input_errors(dot: Path | None = None) -> Iterator[None]:
     except (AnswersFileError, ScriptFileError, BackendSpecError, NotARunLogError) as exc:
         fail(str(exc), code=2)
     except RecordingError as exc:
-        _cannot_record(exc, None)
+        cannot_record(exc, None)
     except LogError as exc:
         fail(str(exc), hint="the log was not changed", code=2)
     except (PathEscapeError, ForeignLogError, LogsRootError) as exc:
@@ -155,19 +145,6 @@ def _run_dir_of(path: Path) -> Path:
             hint="pass the run directory `attractor run` printed",
         )
     return log.parent
-
-
-def _identity(path: Path, *, writing: bool) -> None:
-    """Say when a log does not belong to the directory it is in; refuse to write there when the
-    directory's manifest names another run (ADR 0103)."""
-    log = run_log(path)
-    if log.name != "events.jsonl":
-        return
-    message, foreign = identity_problem(log.parent)
-    if foreign and writing:
-        raise ForeignLogError(message)
-    if message:
-        warn(message)
 
 
 def _fold(entries: list[Entry]) -> RunState:
@@ -233,23 +210,12 @@ def _drive(view: RunView, coro: Any, projector: Projector) -> RunResult:
         fail("interrupted", hint=f"continue with `attractor resume {where}`", code=130)
     except RecordingError as exc:
         view.stop()
-        _cannot_record(exc, projector.run_dir)
+        cannot_record(exc, projector.run_dir)
     finally:
         view.stop()
         with suppress(RecordingError):  # projections are rebuilt by `resume` / `project`
             projector.flush()
     return result
-
-
-def _cannot_record(exc: RecordingError, run_dir: Path | None) -> NoReturn:
-    """A write that records the run failed (disk full…): the run stops, interrupted (ADR 0105)."""
-    where = run_dir or "the run directory"
-    fail(
-        f"{exc.path}: {exc.reason}",
-        hint=f"the run stopped, interrupted; nothing it recorded was lost. Free space (or fix "
-        f"the cause), then `attractor resume {where}` performs the step in flight again",
-        code=EXIT_CANNOT_RECORD,
-    )
 
 
 def _session(mode: Mode, projector: Projector) -> RunView:
@@ -279,7 +245,7 @@ def run_command(
     no_fsync: bool = typer.Option(False, "--no-fsync", help="Skip fsync on appends (faster)."),
 ) -> None:
     """Run a pipeline to the end: exit 0 success, 1 pipeline failure, 2 invalid input."""
-    _one_way_to_answer(auto_approve, answers)
+    one_way_to_answer(auto_approve, answers)
     load_event_types()
     options = RunOptions(
         backend=backend,
@@ -317,12 +283,12 @@ def resume_command(
     as_json: bool = _JSON,
 ) -> None:
     """Continue a run from its log; completed effects are never repeated."""
-    _one_way_to_answer(auto_approve, answers)
+    one_way_to_answer(auto_approve, answers)
     load_event_types()
     mode = _mode(quiet, as_json)
     with _input_errors():
         run_dir = _run_dir_of(run_dir)
-        _identity(run_dir, writing=True)
+        check_identity(run_dir, writing=True)
         projector = Projector(run_dir)
         view = _session(mode, projector)
         options = _human_options(_started_of(run_dir / "events.jsonl"), auto_approve, answers)
@@ -340,7 +306,7 @@ def status_command(
     load_event_types()
     with _input_errors():
         summary = _summary(run_dir)
-        _identity(run_dir, writing=False)
+        check_identity(run_dir, writing=False)
     if as_json:
         typer.echo(json.dumps(msgspec.to_builtins(summary), indent=2))
         return
@@ -382,7 +348,7 @@ def replay_command(
     load_event_types()
     seen: list[Entry] = []
     with _input_errors(pipeline):
-        _identity(source, writing=False)
+        check_identity(source, writing=False)
         try:
             result = asyncio.run(
                 replay_run(source, until=until, pipeline=pipeline, observers=[seen.append])
@@ -465,7 +431,7 @@ def fork_command(
     as_json: bool = _JSON,
 ) -> None:
     """Start a new run that shares the first SEQ events of RUN_DIR and continues live."""
-    _one_way_to_answer(auto_approve, answers)
+    one_way_to_answer(auto_approve, answers)
     load_event_types()
     mode = _mode(quiet, as_json)
     with _input_errors():
@@ -503,6 +469,6 @@ def project_command(
     load_event_types()
     with _input_errors():
         run_dir = _run_dir_of(run_dir)
-        _identity(run_dir, writing=True)
+        check_identity(run_dir, writing=True)
         files = rebuild(run_dir)
     out_console.print(f"rebuilt {len(files)} file(s) in {run_dir} from its log", highlight=False)
