@@ -2,7 +2,8 @@
 
 - append throughput with fsync per event, and with one fsync per batch of 100;
 - read + verify + fold of a 100k-event log: events/s and peak memory, at 10k and 100k events
-  (memory must stay flat in log length: the reader streams).
+  (memory must stay flat in log length: the reader streams);
+- the keyed chain (ADR 0104): append and read+verify with a log key, as ratios to the plain chain.
 
 Target (issue 2): ≥ 200,000 events/s for read + verify + fold.
 """
@@ -41,10 +42,13 @@ def _events(n: int) -> list[tuple[str, object]]:
     return out
 
 
-def bench_append(tmp: Path, n: int, batch: int, fsync: bool) -> float:
-    path = tmp / f"append-{batch}-{fsync}.jsonl"
+KEY = b"benchmark-log-key-0123456789abcdef"
+
+
+def bench_append(tmp: Path, n: int, batch: int, fsync: bool, key: bytes | None = None) -> float:
+    path = tmp / f"append-{batch}-{fsync}-{key is not None}.jsonl"
     events = _events(n)
-    with EventLog.open(path, fsync=fsync) as log:
+    with EventLog.open(path, fsync=fsync, key=key) as log:
         start = time.perf_counter()
         for i in range(0, n, batch):
             log.append(events[i : i + batch])  # type: ignore[arg-type]
@@ -57,23 +61,23 @@ def _count(state: int, entry: Entry) -> int:
     return state + 1 if isinstance(event, EffectRequested | EffectCompleted) else state
 
 
-def bench_read(tmp: Path, n: int) -> tuple[float, float, int]:
-    path = tmp / f"read-{n}.jsonl"
-    with EventLog.open(path, fsync=False) as log:
+def bench_read(tmp: Path, n: int, key: bytes | None = None) -> tuple[float, float, int]:
+    path = tmp / f"read-{n}-{key is not None}.jsonl"
+    with EventLog.open(path, fsync=False, key=key) as log:
         events = _events(n)
         for i in range(0, n, 1000):
             log.append(events[i : i + 1000])  # type: ignore[arg-type]
     size = path.stat().st_size
     tracemalloc.start()
     start = time.perf_counter()
-    total = fold(read_log(path), 0, _count)
+    total = fold(read_log(path, key=key), 0, _count)
     elapsed = time.perf_counter() - start
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert total == n - n // 3
     # a second, untraced pass for the speed figure (tracemalloc slows allocation)
     start = time.perf_counter()
-    fold(read_log(path), 0, _count)
+    fold(read_log(path, key=key), 0, _count)
     fast = time.perf_counter() - start
     del elapsed
     return n / fast, peak / 1024, size
@@ -102,6 +106,13 @@ def main() -> None:
         verdict = "meets" if rates[100_000] >= target else "MISSES"
         print(
             f"  target ≥ {target:,} events/s: {verdict} ({rates[100_000] / target:.2f}x of target)"
+        )
+        keyed_append = bench_append(tmp, 20_000, 100, False, KEY)
+        keyed_read, _, _ = bench_read(tmp, 100_000, KEY)
+        print(
+            f"  keyed chain: append {keyed_append:>10,.0f} events/s ({keyed_append / no_sync:.2f}x "
+            f"plain), read+verify+fold {keyed_read:>10,.0f} events/s "
+            f"({keyed_read / rates[100_000]:.2f}x plain)"
         )
 
 

@@ -25,6 +25,7 @@ PURE_MODULES = [
     "events/_fold.py",
     "events/_errors.py",
     "events/store.py",
+    "events/secrets.py",
     "effects/_types.py",
     "testing/machines.py",
     "pipeline/events.py",

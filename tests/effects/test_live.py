@@ -157,3 +157,24 @@ def test_performer_exception_becomes_an_error_result(tmp_path: Path) -> None:
     eid, outcome = asyncio.run(go())
     assert eid == "run#q"
     assert outcome == EffectError(kind="error", message="RuntimeError: boom")
+
+
+def test_disk_full_inside_the_run_dir_stops_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ENOSPC writing a file of the run itself is a RecordingError, not the effect's failure;
+    outside the run directory it is the effect's failure (data)."""
+    from attractor.events import RecordingError
+    from tests.diskfull import FullDisk
+
+    interp = LiveInterpreter(BlobStore(tmp_path / "run" / "blobs"))
+    FullDisk(monkeypatch, "projection", ("write",))
+    with pytest.raises(RecordingError, match="No space left"):
+        asyncio.run(
+            interp.perform(WriteFile(path=str(tmp_path / "run/a/status.json"), content="x"))
+        )
+    out = asyncio.run(
+        interp.perform(WriteFile(path=str(tmp_path / "elsewhere/status.json"), content="x"))
+    )
+    assert isinstance(out, EffectError)
+    assert "No space left" in out.message

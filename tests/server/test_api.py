@@ -310,3 +310,15 @@ def test_a_cli_run_under_the_logs_root_appears(server: LiveServer) -> None:
     assert s["status"] == "succeeded"
     assert s["name"] == "linear"
     assert not s["driven_here"]
+
+
+def test_a_keyed_log_is_read_with_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run whose hash chain is keyed (ATTRACTOR_LOG_KEY) is checked and shown with that key."""
+    monkeypatch.setenv("ATTRACTOR_LOG_KEY", "k" * 40)
+    (tmp_path / "linear.dot").write_text(LINEAR_DOT)
+    with live_server(tmp_path) as server, server.client() as c:
+        run_id = start(c, path=str(tmp_path / "linear.dot"))
+        final = finished(c, run_id)
+        events = sse(c, f"/pipelines/{run_id}/events")
+    assert final["status"] == "succeeded"
+    assert events[-1].event == "end"

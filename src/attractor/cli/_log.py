@@ -52,8 +52,9 @@ def show(
     rows: list[tuple[str, str, str, str, str]] = []
     try:
         reader = read_log(path)
-        count = 0
+        count = total = 0
         for entry in reader:
+            total += 1
             tag = entry.event.__struct_config__.tag
             if stream and not fnmatchcase(entry.stream, stream):
                 continue
@@ -74,6 +75,14 @@ def show(
             f"{exc.path}{f':{exc.line}' if exc.line else ''}: {exc.reason}",
             hint=exc.hint,
             code=_code(exc),
+        )
+    if total == 0:
+        torn = " (its only line is cut short: a crash while the first event was written)"
+        fail(
+            f"{path}: the log is empty: it holds no event, so it is not a run log"
+            + (torn if reader.torn_tail is not None else ""),
+            hint="is this the right file? a run's log is RUN_DIR/events.jsonl",
+            code=1,
         )
     if not as_json:
         out_console.print(_table(rows))
@@ -102,9 +111,10 @@ def verify(
         )
     if report.torn_tail is not None:
         _torn_warning(path, report.torn_tail)
+    chain = "MAC chain (keyed)" if report.keyed else "chain"
     out_console.print(
         f"[green]ok[/] {path}: {report.count} event(s), last seq {report.last_seq}, "
-        f"chain head {report.last_hash}"
+        f"{chain} head {report.last_hash}"
     )
 
 

@@ -2,7 +2,8 @@
 
 Exit codes: 0 the run succeeded (replay: byte-identical), 1 the pipeline failed (replay: a
 divergence), 2 invalid input (bad DOT, invalid graph, missing file, bad answers/script file,
-not a run directory, corrupt log). Every command that runs a pipeline prints the run directory
+not a run directory, corrupt log), 75 the run could not be recorded (disk full…) and stopped,
+interrupted — `resume` continues it. Every command that runs a pipeline prints the run directory
 and keeps its projections current (`attractor.pipeline.projector`).
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -20,14 +21,15 @@ import msgspec
 import typer
 
 from attractor.cli._app import app
+from attractor.cli._checks import cannot_record, check_identity, one_way_to_answer
 from attractor.cli._dot import render_diagnostic
 from attractor.cli._events import load_event_types
 from attractor.cli._live import Mode, PausingInterviewer, RunView
 from attractor.cli._output import err_console, fail, out_console, warn
 from attractor.dot import DotSyntaxError, parse_dot
-from attractor.effects import NonDeterminismError, Option, ReplayResult
+from attractor.effects import NonDeterminismError, Option, PathEscapeError, ReplayResult
 from attractor.effects.driver import StalledError
-from attractor.events import Entry, LogError, read_log, verify_log
+from attractor.events import Entry, LogError, RecordingError, read_log, verify_log
 from attractor.pipeline.backends import BackendSpecError, ScriptFileError, backend_from_spec
 from attractor.pipeline.events import RunStarted
 from attractor.pipeline.graphs import handler_type
@@ -53,6 +55,7 @@ from attractor.pipeline.run import (
     run_log,
     start_run,
 )
+from attractor.pipeline.rundir import ForeignLogError, LogsRootError
 from attractor.pipeline.state import RunState
 from attractor.pipeline.status import RunSummary, summarize
 
@@ -101,8 +104,12 @@ def _input_errors(dot: Path | None = None) -> Iterator[None]:
         _run_error(exc, dot)
     except (AnswersFileError, ScriptFileError, BackendSpecError, NotARunLogError) as exc:
         fail(str(exc), code=2)
+    except RecordingError as exc:
+        cannot_record(exc, None)
     except LogError as exc:
         fail(str(exc), hint="the log was not changed", code=2)
+    except (PathEscapeError, ForeignLogError, LogsRootError) as exc:
+        fail(str(exc), hint=exc.hint, code=2)
     except StalledError as exc:
         fail(
             f"the engine stalled: {exc}",
@@ -201,9 +208,13 @@ def _drive(view: RunView, coro: Any, projector: Projector) -> RunResult:
         view.stop()
         where = projector.run_dir or "the run directory"
         fail("interrupted", hint=f"continue with `attractor resume {where}`", code=130)
+    except RecordingError as exc:
+        view.stop()
+        cannot_record(exc, projector.run_dir)
     finally:
         view.stop()
-        projector.flush()
+        with suppress(RecordingError):  # projections are rebuilt by `resume` / `project`
+            projector.flush()
     return result
 
 
@@ -234,6 +245,7 @@ def run_command(
     no_fsync: bool = typer.Option(False, "--no-fsync", help="Skip fsync on appends (faster)."),
 ) -> None:
     """Run a pipeline to the end: exit 0 success, 1 pipeline failure, 2 invalid input."""
+    one_way_to_answer(auto_approve, answers)
     load_event_types()
     options = RunOptions(
         backend=backend,
@@ -271,10 +283,12 @@ def resume_command(
     as_json: bool = _JSON,
 ) -> None:
     """Continue a run from its log; completed effects are never repeated."""
+    one_way_to_answer(auto_approve, answers)
     load_event_types()
     mode = _mode(quiet, as_json)
     with _input_errors():
         run_dir = _run_dir_of(run_dir)
+        check_identity(run_dir, writing=True)
         projector = Projector(run_dir)
         view = _session(mode, projector)
         options = _human_options(_started_of(run_dir / "events.jsonl"), auto_approve, answers)
@@ -292,6 +306,7 @@ def status_command(
     load_event_types()
     with _input_errors():
         summary = _summary(run_dir)
+        check_identity(run_dir, writing=False)
     if as_json:
         typer.echo(json.dumps(msgspec.to_builtins(summary), indent=2))
         return
@@ -333,6 +348,7 @@ def replay_command(
     load_event_types()
     seen: list[Entry] = []
     with _input_errors(pipeline):
+        check_identity(source, writing=False)
         try:
             result = asyncio.run(
                 replay_run(source, until=until, pipeline=pipeline, observers=[seen.append])
@@ -415,6 +431,7 @@ def fork_command(
     as_json: bool = _JSON,
 ) -> None:
     """Start a new run that shares the first SEQ events of RUN_DIR and continues live."""
+    one_way_to_answer(auto_approve, answers)
     load_event_types()
     mode = _mode(quiet, as_json)
     with _input_errors():
@@ -452,5 +469,6 @@ def project_command(
     load_event_types()
     with _input_errors():
         run_dir = _run_dir_of(run_dir)
+        check_identity(run_dir, writing=True)
         files = rebuild(run_dir)
     out_console.print(f"rebuilt {len(files)} file(s) in {run_dir} from its log", highlight=False)

@@ -52,6 +52,7 @@ from attractor.effects.driver import (
 from attractor.effects.fake import FakeInterpreter
 from attractor.effects.interpreter import Interpreter, TaskInterpreter
 from attractor.effects.live import LiveInterpreter
+from attractor.effects.paths import PathEscapeError, RunDir, confine
 from attractor.effects.replay import (
     NonDeterminismError,
     Recording,
@@ -89,6 +90,7 @@ __all__ = [
     "NewId",
     "NonDeterminismError",
     "Option",
+    "PathEscapeError",
     "Question",
     "RandomDrawn",
     "ReadClock",
@@ -98,6 +100,7 @@ __all__ = [
     "ReplayInterpreter",
     "ReplayResult",
     "ReplayStore",
+    "RunDir",
     "RunShell",
     "ShellRan",
     "Sleep",
@@ -105,6 +108,7 @@ __all__ = [
     "StalledError",
     "TaskInterpreter",
     "WriteFile",
+    "confine",
     "drive",
     "effect_id",
     "outcome_event",

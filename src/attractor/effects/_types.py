@@ -50,7 +50,9 @@ class Sleep(_Request, frozen=True, tag="sleep"):
 
 class RunShell(_Request, frozen=True, tag="shell"):
     """Run `command` through the shell. `env` adds variables; the inherited environment is never
-    recorded. A command still running after `timeout_ms` is killed with its process group."""
+    recorded, and its sensitive variables (`*_API_KEY`, `*_TOKEN`, … — coding-agent-loop spec
+    §4.2) are not inherited unless named in `env_passthrough`. A command still running after
+    `timeout_ms` is killed with its process group."""
 
     command: str
     cwd: str = ""
@@ -58,6 +60,7 @@ class RunShell(_Request, frozen=True, tag="shell"):
     env: dict[str, str] = {}
     stdin: str = ""
     ensure_dirs: tuple[str, ...] = ()  # created (with parents) before the command starts
+    env_passthrough: tuple[str, ...] = ()  # sensitive inherited variables to keep, by name
 
 
 class ReadFile(_Request, frozen=True, tag="read_file"):

@@ -13,6 +13,12 @@ from abc import ABC, abstractmethod
 from typing import Protocol
 
 from attractor.effects._types import Effect, EffectError, EffectOutcome
+from attractor.effects.paths import PathEscapeError
+from attractor.events import RecordingError
+
+FATAL: tuple[type[Exception], ...] = (RecordingError, PathEscapeError)
+"""What stops the run instead of becoming an effect's failure: the run cannot be recorded, or
+the log asked for a path outside its run directory."""
 
 
 class Interpreter(Protocol):
@@ -55,13 +61,19 @@ class TaskInterpreter(ABC):
         self.performed.append(effect_id)
         self._tasks[effect_id] = asyncio.ensure_future(self._guarded(request))
 
+    def finish(self, outcome: EffectOutcome) -> EffectOutcome:
+        """The last look at an outcome before it is handed back (the live one scrubs secrets)."""
+        return outcome
+
     async def _guarded(self, request: Effect) -> EffectOutcome:
         try:
             return await self.perform(request)
         except asyncio.CancelledError:
             raise
+        except FATAL:
+            raise
         except Exception as exc:  # a performer bug must not kill the run: it becomes data
-            return EffectError(kind="error", message=f"{type(exc).__name__}: {exc}")
+            return self.finish(EffectError(kind="error", message=f"{type(exc).__name__}: {exc}"))
 
     def busy(self) -> bool:
         """Whether tasks are pending."""

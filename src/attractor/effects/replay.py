@@ -22,7 +22,16 @@ from attractor.effects._types import (
     EffectFailed,
     EffectOutcome,
 )
-from attractor.events import GENESIS, Emit, Entry, LineCodec, LogReader
+from attractor.events import (
+    FROM_ENV,
+    GENESIS,
+    Emit,
+    Entry,
+    KeyArg,
+    LineCodec,
+    LogReader,
+    derive_key,
+)
 
 
 class ReplayEnded(Exception):
@@ -72,27 +81,40 @@ def _show(value: object) -> str:
 class Recording:
     """A cursor over a recorded log: entries and their exact bytes, read lazily in order."""
 
-    def __init__(self, entries: Iterator[Entry], lines: Iterator[bytes], until: int | None) -> None:
+    def __init__(
+        self,
+        entries: Iterator[Entry],
+        lines: Iterator[bytes],
+        until: int | None,
+        key: bytes | None = None,
+    ) -> None:
         pairs = zip(entries, lines, strict=False)
         self._pairs = islice(pairs, until) if until is not None else pairs
         self._head: tuple[Entry, bytes] | None = None
         self.consumed = 0
+        self.key = key  # the derived log key the recording is chained with (None: plain hashes)
 
     @classmethod
-    def from_file(cls, path: str | Path, until: int | None = None) -> Recording:
-        """Replay the log at `path` (up to and including seq `until`)."""
-        reader = LogReader(path)
-        return cls(iter(reader), reader.raw_lines(), until)
+    def from_file(
+        cls, path: str | Path, until: int | None = None, *, key: KeyArg = FROM_ENV
+    ) -> Recording:
+        """Replay the log at `path` (up to and including seq `until`), checked with the log key
+        the environment configures (or `key`)."""
+        reader = LogReader(path, key=key)
+        return cls(iter(reader), reader.raw_lines(), until, reader.key)
 
     @classmethod
-    def from_lines(cls, lines: Sequence[bytes], until: int | None = None) -> Recording:
-        """Replay lines held in memory (tests, the HTTP server)."""
-        codec, prev, entries = LineCodec("<memory>"), GENESIS, []
+    def from_lines(
+        cls, lines: Sequence[bytes], until: int | None = None, *, key: bytes | None = None
+    ) -> Recording:
+        """Replay lines held in memory (tests, the HTTP server); `key` is the raw log key."""
+        derived = derive_key(key) if key is not None else None
+        codec, prev, entries = LineCodec("<memory>", derived), GENESIS, []
         for n, line in enumerate(lines, start=1):
             entry = codec.decode(line, n, prev)
             prev = entry.hash
             entries.append(entry)
-        return cls(iter(entries), iter(lines), until)
+        return cls(iter(entries), iter(lines), until, derived)
 
     def peek(self) -> tuple[Entry, bytes] | None:
         """The next recorded line, without consuming it."""
@@ -122,7 +144,7 @@ class ReplayStore:
     def __init__(self, recording: Recording, name: str = "<replay>") -> None:
         self.name = name
         self._rec = recording
-        self._codec = LineCodec(name)
+        self._codec = LineCodec(name, recording.key)
         self._prev = GENESIS
         self.identical = 0
         self.reencoded = 0

@@ -4,6 +4,12 @@ Rule: a line is `{"seq":N,"at":"…","stream":"…",["v":N,]"type":"…",<fields
 in exactly that order. `hash` is the first 16 hex digits of BLAKE2b over the previous line's hash
 and every byte of this line before `,"hash"`, so any change to any line — the last one included —
 breaks the chain at the line that changed.
+
+Keyed chain (ADR 0104): a codec given a log key writes `"mac"` instead of `"hash"` — 16 hex
+digits of *keyed* BLAKE2b over the same bytes — so only a holder of the key can re-chain an
+edited log. A keyed codec refuses plain `hash` lines (a re-hashed or unkeyed log); an unkeyed
+codec refuses `mac` lines with `LogKeyError` (it cannot check them). Without a key, lines are
+byte for byte what they always were.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import msgspec
 
 from attractor.events._errors import (
     LogCorruptError,
+    LogKeyError,
     NewerSchemaError,
     UnknownEventTypeError,
 )
@@ -24,7 +31,11 @@ from attractor.events._event import Event, event_classes, event_tag, upcast
 
 GENESIS: Final = ""
 _HASH_LEN: Final = 16
-_SUFFIX_LEN: Final = len(b',"hash":"') + _HASH_LEN + len(b'"}')
+_HASH_FIELD: Final = b',"hash":"'
+_MAC_FIELD: Final = b',"mac":"'
+_SUFFIX_LEN: Final = len(_HASH_FIELD) + _HASH_LEN + len(b'"}')
+_MAC_SUFFIX_LEN: Final = len(_MAC_FIELD) + _HASH_LEN + len(b'"}')
+_KEY_PERSON: Final = b"attractor.log"
 _STREAM_RE: Final = re.compile(r"[A-Za-z0-9_.:/@+=\-]+")
 _PREFIX_RE: Final = re.compile(
     rb'\{"seq":(\d+),"at":"([^"\\]*)","stream":"([^"\\]*)",(?:"v":(\d+),)?'
@@ -46,6 +57,16 @@ def chain_hash(prev: str, body: bytes) -> str:
     return hashlib.blake2b(prev.encode() + body, digest_size=_HASH_LEN // 2).hexdigest()
 
 
+def derive_key(secret: bytes) -> bytes:
+    """The 32-byte BLAKE2b key for a log key of any length."""
+    return hashlib.blake2b(secret, digest_size=32, person=_KEY_PERSON).digest()
+
+
+def chain_mac(key: bytes, prev: str, body: bytes) -> str:
+    """The keyed tag of a line: keyed BLAKE2b-64 (`derive_key`'s key) of `prev` and the body."""
+    return hashlib.blake2b(prev.encode() + body, digest_size=_HASH_LEN // 2, key=key).hexdigest()
+
+
 def check_stream(stream: str) -> str:
     """Return `stream` if it is a valid stream name, else raise ValueError."""
     if not _STREAM_RE.fullmatch(stream):
@@ -62,8 +83,9 @@ class LineCodec:
     One codec is built once and reused; it rebuilds its decoder when new event classes appear.
     """
 
-    def __init__(self, path: str = "<log>") -> None:
+    def __init__(self, path: str = "<log>", key: bytes | None = None) -> None:
         self.path = path
+        self.key = key
         self._encoder = msgspec.json.Encoder()
         self._classes: dict[str, type[Event]] = {}
         self._decoder: msgspec.json.Decoder[Any] | None = None
@@ -82,8 +104,11 @@ class LineCodec:
         if version != 1:
             head += b'"v":%d,' % version
         unhashed = head + body[1:-1]
+        if self.key is not None:
+            tag = chain_mac(self.key, prev, unhashed)
+            return unhashed + _MAC_FIELD + tag.encode() + b'"}', tag
         digest = chain_hash(prev, unhashed)
-        return unhashed + b',"hash":"' + digest.encode() + b'"}', digest
+        return unhashed + _HASH_FIELD + digest.encode() + b'"}', digest
 
     def encode_event(self, event: Event) -> bytes:
         """The event's own JSON, without the envelope (used for digests and comparisons)."""
@@ -91,30 +116,66 @@ class LineCodec:
 
     def decode(self, line: bytes, lineno: int, prev: str) -> Entry:
         """Decode and check one line (without the newline) against the previous line's hash."""
-        cut = len(line) - _SUFFIX_LEN
-        if cut < 0 or line[cut : cut + 9] != b',"hash":"':
-            raise self._corrupt(
-                lineno, "not an event line: the closing `hash` field is missing", line
-            )
-        unhashed = line[:cut]
+        unhashed, digest = self._check_chain(line, lineno, prev)
         head = _PREFIX_RE.match(unhashed)
         if head is None:
             raise self._corrupt(
                 lineno, "not an event line: envelope seq/at/stream is malformed", line
             )
-        digest = hashlib.blake2b(prev.encode() + unhashed, digest_size=_HASH_LEN // 2).hexdigest()
-        if digest.encode() != line[cut + 9 : -2]:
-            raise LogCorruptError(
-                self.path,
-                "hash chain broken: this line, or the one before it, was changed, removed or "
-                "reordered",
-                line=lineno,
-                hint="`attractor log verify` names the first bad line; restore it from a copy",
-            )
         seq, at, stream, version = head.groups()
         body = b"{" + unhashed[head.end() :] + b"}"
         event = self._decode_body(body, int(version) if version else 1, lineno)
         return Entry(seq=int(seq), at=at.decode(), stream=stream.decode(), event=event, hash=digest)
+
+    def _check_chain(self, line: bytes, lineno: int, prev: str) -> tuple[bytes, str]:
+        """The line's bytes before its chain field, and its checked hash (or MAC)."""
+        if not line.endswith(b'"}'):
+            raise self._corrupt(lineno, 'not an event line: it does not end with `"}`', line)
+        cut = len(line) - _SUFFIX_LEN
+        if cut >= 0 and line[cut : cut + len(_HASH_FIELD)] == _HASH_FIELD:
+            if self.key is not None:
+                raise LogCorruptError(
+                    self.path,
+                    "not keyed: this line carries a plain hash where the log key expects a MAC "
+                    "(the log was written, or re-hashed, without the key)",
+                    line=lineno,
+                    hint="a log written before the key was set reads only with "
+                    "ATTRACTOR_LOG_KEY unset — and then without tamper evidence",
+                )
+            unhashed, digest = line[:cut], chain_hash(prev, line[:cut])
+        else:
+            cut = len(line) - _MAC_SUFFIX_LEN
+            if cut < 0 or line[cut : cut + len(_MAC_FIELD)] != _MAC_FIELD:
+                raise self._corrupt(
+                    lineno, "not an event line: the closing `hash` field is missing", line
+                )
+            if self.key is None:
+                raise LogKeyError(
+                    self.path,
+                    "the log is keyed (written with a log key); its lines cannot be checked "
+                    "without that key",
+                    line=lineno,
+                    hint="set ATTRACTOR_LOG_KEY (or ATTRACTOR_LOG_KEY_FILE) to the key it was "
+                    "written with",
+                )
+            unhashed, digest = line[:cut], chain_mac(self.key, prev, line[:cut])
+        if digest.encode() != line[-(_HASH_LEN + 2) : -2]:
+            raise LogCorruptError(self.path, self._broken(), line=lineno, hint=self._mend())
+        return unhashed, digest
+
+    def _broken(self) -> str:
+        if self.key is None:
+            return (
+                "hash chain broken: this line, or the one before it, was changed, removed or "
+                "reordered"
+            )
+        return (
+            "MAC chain broken: this line, or the one before it, was changed, removed or "
+            "reordered, or the log was written with another key"
+        )
+
+    def _mend(self) -> str:
+        return "`attractor log verify` names the first bad line; restore it from a copy"
 
     def _decode_body(self, body: bytes, version: int, lineno: int) -> Event:
         if self._decoder is None:

@@ -43,6 +43,17 @@ class NotALogError(LogError):
     """The path is missing, a directory, or otherwise not a readable log file."""
 
 
+class LogKeyError(LogError):
+    """The log key is missing (a keyed log read without it) or misconfigured (too short, both
+    variables set, the key file unreadable or inside the run directory)."""
+
+
+class RecordingError(LogError):
+    """A write that records the run failed (disk full, quota, I/O error): the log append, a blob,
+    a projection. Nothing recorded before it is lost, and the effect in flight is not failed —
+    the run stops, and `resume` performs the effect again once the cause is fixed."""
+
+
 class LogLockedError(LogError):
     """Another writer holds the log's lock; two appenders would corrupt it."""
 

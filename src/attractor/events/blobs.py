@@ -1,17 +1,18 @@
 """Events layer (I/O): the content-addressed blob store beside a log.
 
 Rule: a blob's name is its digest (`sha256-<hex>`), so writing is idempotent, reading verifies,
-and a log line only ever holds the small `BlobRef`. Writes are atomic (temp file + fsync + rename).
+and a log line only ever holds the small `BlobRef`. Writes are atomic (temp file + fsync + rename);
+a failed write leaves no temporary file and raises `RecordingError`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 from attractor.events._errors import LogCorruptError
 from attractor.events._event import BlobRef, Text
+from attractor.events._files import atomic_write
 
 DEFAULT_THRESHOLD = 64 * 1024
 
@@ -28,13 +29,7 @@ class BlobStore:
         digest = "sha256-" + hashlib.sha256(data).hexdigest()
         target = self.root / digest
         if not target.exists():
-            self.root.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(f".tmp{os.getpid()}")
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
+            atomic_write(target, data, fsync=True, what="store a blob")
         return BlobRef(digest=digest, size=len(data))
 
     def get(self, ref: BlobRef) -> bytes:

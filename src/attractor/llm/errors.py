@@ -4,6 +4,10 @@ Layer: llm (pure). Rule: this module decides *which* error a provider failure is
 HTTP status, a gRPC status, an error code or the message text — and never performs I/O or reads
 the clock (Retry-After dates are resolved against a `now` the caller passes in).
 
+Secrets: every error scrubs its message (and a provider error its raw body) when it is built —
+registered secret values and provider-key-shaped tokens become `<redacted>`
+(`attractor.events.secrets`) — so no later layer that records or prints an error can leak a key.
+
 The hierarchy stays exceptions, as the spec defines it. `ErrorInfo` is the serialisable twin of
 an exception: stream ERROR events and effect logs carry it, and `ErrorInfo.to_exception()`
 rebuilds the typed exception on the other side.
@@ -16,6 +20,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
 import msgspec
+
+from attractor.events.secrets import scrub, scrub_value
 
 __all__ = [
     "AbortError",
@@ -62,6 +68,7 @@ class SDKError(Exception):
     def __init__(
         self, message: str, *, cause: BaseException | None = None, retryable: bool | None = None
     ) -> None:
+        message = scrub(message)
         super().__init__(message)
         self.message = message
         self.cause = cause
@@ -98,7 +105,7 @@ class ProviderError(SDKError):
         self.status_code = status_code
         self.error_code = error_code
         self.retry_after = retry_after
-        self.raw = raw
+        self.raw = scrub_value(raw)
 
     def __str__(self) -> str:
         status = f" {self.status_code}" if self.status_code is not None else ""

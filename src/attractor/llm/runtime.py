@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from attractor.events.secrets import register_secret
 from attractor.llm.errors import AuthenticationError, ConfigurationError
 
 __all__ = [
@@ -40,12 +41,17 @@ __all__ = [
 
 
 class Secret:
-    """A credential string that never shows itself in `repr`, `str`, logs or encoders."""
+    """A credential string that never shows itself in `repr`, `str`, logs or encoders.
+
+    Creating one registers its value with `attractor.events.secrets`, so that provider errors
+    and effect results are scrubbed of it wherever they are built.
+    """
 
     __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
         self._value = value
+        register_secret(value)
 
     def reveal(self) -> str:
         """The secret value; call only where it goes on the wire."""

@@ -8,7 +8,6 @@ The bytes of an artifact file come from `encode_artifact` alone, so the pure pro
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Callable
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+
+from attractor.events import atomic_write
 
 FILE_BACKING_THRESHOLD = 100 * 1024
 ARTIFACTS_DIR = "artifacts"
@@ -73,11 +74,8 @@ def artifact_path(artifact_id: str) -> str:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` through a temporary file and a rename (no fsync: callers'
-    files are rebuildable)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    files are rebuildable); `RecordingError` when it cannot, leaving no temporary file."""
+    atomic_write(path, data, fsync=False, what="write a projected file")
 
 
 def _now() -> str:

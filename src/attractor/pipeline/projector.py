@@ -21,8 +21,9 @@ from typing import Any
 
 import msgspec
 
-from attractor.effects import ShellRan
-from attractor.events import BlobRef, BlobStore, Entry, read_log
+from attractor.effects import ShellRan, confine
+from attractor.effects.paths import relative_inside
+from attractor.events import BlobRef, BlobStore, Entry, RecordingError, read_log
 from attractor.pipeline.artifacts import (
     FILE_BACKING_THRESHOLD,
     ArtifactStore,
@@ -76,10 +77,12 @@ def status_json(outcome: Outcome) -> dict[str, Any]:
 
 def stage_path(state: RunState, t: Traversal, node: str) -> str:
     """A stage's directory relative to the run directory: the engine's `stage_dir`, so the
-    projection lands where handlers and backends were told to write."""
+    projection lands where handlers and backends were told to write. A node id from the log
+    that climbs out (`../x`) is a `PathEscapeError`."""
     root = state.started.config.run_dir if state.started else ""
     full = stage_dir(state, t, node)
-    return full[len(root) + 1 :] if root and full.startswith(root + "/") else node
+    rel = full[len(root) + 1 :] if root and full.startswith(root + "/") else node
+    return relative_inside(rel, root or ".", "the stage directory of a projected file")
 
 
 class Projection:
@@ -255,6 +258,10 @@ class Projector:
     (one `call_soon` per burst of entries, so a file changed several times in one burst is
     written once) and always at `run.finished`; outside a loop, at once. Call `flush()` when
     a run stops early (interrupt): whatever is pending is then written.
+
+    A write that fails (disk full) raises `RecordingError` — from `flush()`, or, for a deferred
+    write, from the next entry the projector is given — so the run stops instead of going on
+    with projections behind its log.
     """
 
     def __init__(self, run_dir: str | Path | None = None) -> None:
@@ -264,6 +271,7 @@ class Projector:
         self._files: dict[str, bytes] = {}
         self._pending_artifacts: dict[str, tuple[str, str]] = {}
         self._scheduled = False
+        self._failed: RecordingError | None = None
         if run_dir is not None:
             self._catch_up(Path(run_dir))
 
@@ -289,6 +297,8 @@ class Projector:
 
     def __call__(self, entry: Entry) -> None:
         """Project one live entry."""
+        if self._failed is not None:
+            raise self._failed
         event = entry.event
         if entry.seq == 1 and isinstance(event, RunStarted):
             self._bind(Path(event.config.run_dir))
@@ -315,7 +325,13 @@ class Projector:
             self.flush()
             return
         self._scheduled = True
-        loop.call_soon(self.flush)
+        loop.call_soon(self._deferred_flush)
+
+    def _deferred_flush(self) -> None:
+        try:
+            self.flush()
+        except RecordingError as exc:  # raised again at the next entry: the run stops there
+            self._failed = exc
 
     def flush(self) -> None:
         """Write every pending file now."""
@@ -325,7 +341,7 @@ class Projector:
         if self.run_dir is None:
             return
         for rel, data in files.items():
-            write_atomic(self.run_dir / rel, data)
+            write_atomic(confine(self.run_dir, rel, "a projected file"), data)
         for art, (name, text) in arts.items():
             self._artifacts.store(art, name, text)
 
@@ -335,5 +351,5 @@ def rebuild(run_dir: str | Path) -> dict[str, bytes]:
     root = Path(run_dir)
     files = project(read_log(root / "events.jsonl"), BlobStore(root / "blobs").get)
     for rel, data in files.items():
-        write_atomic(root / rel, data)
+        write_atomic(confine(root, rel, "a projected file"), data)
     return files

@@ -31,10 +31,11 @@ from attractor.effects import (
     Machine,
     Recording,
     ReplayResult,
+    RunDir,
     drive,
     replay,
 )
-from attractor.events import Entry, EventLog, LogReader, read_log
+from attractor.events import Entry, EventLog, LogReader, read_log, recording_error
 from attractor.pipeline.backends import (
     CodergenBackend,
     as_call_performer,
@@ -53,6 +54,7 @@ from attractor.pipeline.interviewers import (
 from attractor.pipeline.machine import PipelineMachine
 from attractor.pipeline.model import RunConfig
 from attractor.pipeline.reducer import prepare_graph
+from attractor.pipeline.rundir import log_identity, machine_roots, make_run_dir
 from attractor.pipeline.state import RunState
 from attractor.pipeline.threads import ThreadBook
 
@@ -151,18 +153,22 @@ class _Session:
         self.options, self.backend, self.interviewer = options, backend, interviewer
         self.observers, self.registry, self.wrap = observers, registry, wrap
 
-    def interpreter(self, log: EventLog, book: ThreadBook) -> LiveInterpreter:
+    def interpreter(self, log: EventLog, book: ThreadBook, run_dir: RunDir) -> LiveInterpreter:
         """The live interpreter: humans through the interviewer, codergen through the backend
-        (with `full` thread history filled in from the book)."""
+        (with `full` thread history filled in from the book); the log's paths rebased onto the
+        actual run directory."""
         perform = as_call_performer(self.backend)
 
         async def codergen(args: Any) -> Any:
-            return await perform(msgspec.to_builtins(book.expand(decode_call(args))))
+            call = book.expand(decode_call(args))
+            call = msgspec.structs.replace(call, stage_dir=run_dir.rebase(call.stage_dir))
+            return await perform(msgspec.to_builtins(call))
 
         return LiveInterpreter(
             log.blobs,
             performers={AskHuman: as_performer(self.interviewer)},
             calls={"codergen": codergen},
+            run_dir=run_dir,
         )
 
     async def drive(self, machine: PipelineMachine, log_path: Path) -> RunResult:
@@ -177,10 +183,14 @@ class _Session:
             for fn in self.observers:
                 fn(entry)
 
+        roots = (
+            (*log_identity(log_path).roots, *machine_roots(machine)) if log_path.exists() else ()
+        )
+        run_dir = RunDir(log_path.parent, roots or machine_roots(machine))
         with EventLog.open(log_path, fsync=self.options.fsync) as log:
             engine = self.wrap(machine) if self.wrap is not None else machine
             outcome: DriveResult[RunState] = await drive(
-                engine, log, self.interpreter(log, book), observe=observe
+                engine, log, self.interpreter(log, book, run_dir), observe=observe
             )
         return RunResult(run_dir=log_path.parent, state=outcome.state, stopped=outcome.stopped)
 
@@ -190,7 +200,7 @@ class _Session:
         """A fresh run directory and log for `source`, driven to its end."""
         options = self.options
         run_id = new_run_id()
-        run_dir = (Path(options.logs_root) / run_id).resolve()
+        run_dir = make_run_dir(Path(options.logs_root), run_id)
         config = RunConfig(
             run_dir=str(run_dir),
             workdir=os.getcwd(),
@@ -270,14 +280,15 @@ def _absolute_backend(spec: str) -> str:
     return f"{name}{sep}{Path(arg).resolve()}" if name == "scripted" and arg else spec
 
 
-def _recorded_options(started: RunStarted) -> RunOptions:
-    """The options a run was started with, as its `run.started` recorded them."""
+def _recorded_options(started: RunStarted, logs_root: Path) -> RunOptions:
+    """The options a run was started with, as its `run.started` recorded them; linked runs go
+    to `logs_root` (beside the run directory as it is now, wherever it was recorded)."""
     c = started.config
     return RunOptions(
         backend=c.backend,
         auto_approve=c.auto_approve,
         answers=c.answers,
-        logs_root=c.logs_root or "runs",
+        logs_root=str(logs_root),
         max_node_executions=c.max_node_executions,
     )
 
@@ -315,7 +326,7 @@ async def resume_run(
     ends by a loop restart continues into its new linked run, as `start_run` does."""
     log = run_log(run_dir)
     started = _started(log)
-    opts = options or _recorded_options(started)
+    opts = options or _recorded_options(started, log.parent.parent)
     session = _Session(
         opts,
         backend or backend_from_spec(started.config.backend),
@@ -369,20 +380,23 @@ async def fork_run(
     lines = list(LogReader(log).raw_lines())
     if not 1 <= at <= len(lines):
         raise RunError(f"--at {at} is outside the log (1..{len(lines)})")
-    root = Path(logs_root) if logs_root else Path(started.config.logs_root or log.parent.parent)
+    root = Path(logs_root) if logs_root else log.parent.parent  # beside the run, wherever it is
     run_id = new_run_id()
-    new_dir = (root / run_id).resolve()
-    new_dir.mkdir(parents=True)
-    (new_dir / "events.jsonl").write_bytes(b"\n".join(lines[:at]) + b"\n")
-    blobs = log.parent / "blobs"
-    if blobs.is_dir():
-        shutil.copytree(blobs, new_dir / "blobs")
+    new_dir = make_run_dir(root, run_id)
+    try:
+        (new_dir / "events.jsonl").write_bytes(b"\n".join(lines[:at]) + b"\n")
+        blobs = log.parent / "blobs"
+        if blobs.is_dir():
+            shutil.copytree(blobs, new_dir / "blobs")
+    except OSError as exc:  # a half-made fork is no run: remove it
+        shutil.rmtree(new_dir, ignore_errors=True)
+        raise recording_error(new_dir, "copy the run into its fork", exc) from None
     forked = RunForked(run_id=run_id, run_dir=str(new_dir), source_run=started.run_id, at_seq=at)
     with EventLog.open(new_dir / "events.jsonl") as new_log:
         for entry in new_log.append([("run", forked)]):
             for fn in observers:
                 fn(entry)
-    opts = msgspec.structs.replace(_recorded_options(started), logs_root=str(root))
+    opts = _recorded_options(started, root)
     return await resume_run(
         new_dir,
         observers=observers,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from attractor.effects.deltas import Delta
-from attractor.events import GENESIS, Entry, LineCodec, LogCorruptError
+from attractor.events import FROM_ENV, GENESIS, Entry, LineCodec, LogCorruptError, resolve_key
 from attractor.pipeline.events import CheckpointSaved
 from attractor.pipeline.reducer import reduce
 from attractor.pipeline.state import RunState
@@ -40,7 +40,8 @@ class RunFold:
         self.checkpoint: dict[str, Any] = {}
         self.last_at = ""  # the timestamp and type of the last entry folded
         self.last_type = ""
-        self._codec = LineCodec(path)
+        # a keyed hash chain (ATTRACTOR_LOG_KEY) is checked with the key, as `log verify` does
+        self._codec = LineCodec(path, resolve_key(FROM_ENV, Path(path)))
 
     def apply(self, entry: Entry, state: RunState | None = None) -> None:
         """Take the next entry; `state` is the engine's fold of it when the engine has one."""

@@ -6,6 +6,9 @@ starts), run directory and node id in
 `ATTRACTOR_STAGE_DIR`, `ATTRACTOR_RUN_DIR`, `ATTRACTOR_NODE_ID`. `tool_hooks.pre` runs first (node
 attribute, else graph attribute): a non-zero exit skips the command (SKIPPED). `tool_hooks.post`
 runs after; its failure is noted, never fatal. Hooks get the tool metadata as JSON on stdin.
+Commands and hooks inherit the environment without its sensitive variables (`*_API_KEY`,
+`*_TOKEN`, `*_SECRET`, `*_PASSWORD`, `*_CREDENTIAL`…); `tool_env_passthrough` (node attribute,
+else graph attribute: names separated by commas or spaces) passes named ones through.
 """
 
 from __future__ import annotations
@@ -29,6 +32,11 @@ def _env(inp: HandlerInput) -> dict[str, str]:
     }
 
 
+def _passthrough(inp: HandlerInput) -> tuple[str, ...]:
+    names = inp.node.get("tool_env_passthrough") or inp.graph.get("tool_env_passthrough") or ""
+    return tuple(n for n in names.replace(",", " ").split() if n)
+
+
 def _hook(inp: HandlerInput, which: str) -> str:
     return inp.node.get(f"tool_hooks.{which}") or inp.graph.get(f"tool_hooks.{which}") or ""
 
@@ -44,6 +52,7 @@ def _shell(inp: HandlerInput, command: str, stdin: str = "") -> Need:
             env=_env(inp),
             stdin=stdin,
             ensure_dirs=(inp.stage_dir,),
+            env_passthrough=_passthrough(inp),
         )
     )
 
