@@ -232,3 +232,10 @@ def test_no_api_key_appears_in_any_response(
         bodies.append(c.get(f"/runs/{run_id}").text)
         c.post(f"/pipelines/{run_id}/cancel")
     assert all(secret not in body for body in bodies)
+
+
+def test_a_tilde_path_is_taken_literally(server: LiveServer) -> None:
+    """`~` and `~user` are not expanded to the server's home: such a file is simply not there."""
+    with server.client() as c:
+        for path in ("~/x.dot", "~nosuchuser\u0081/x.dot"):
+            _problem(c.post("/pipelines", json={"path": path}), 404)

@@ -77,10 +77,10 @@ def confine(path: str, roots: list[Path], what: str) -> Path:
         raise ProblemError(
             404, "no-such-file", f"the {what} path contains a NUL byte: no such file"
         )
-    resolved = Path(path).expanduser()
+    given = Path(path)  # taken literally: a `~` is the server's user's home, not the client's
     try:
-        resolved = (resolved if resolved.is_absolute() else roots[0] / resolved).resolve()
-    except (OSError, RuntimeError):  # a name too long, a symlink loop
+        resolved = (given if given.is_absolute() else roots[0] / given).resolve()
+    except (OSError, RuntimeError, ValueError):  # a name too long, a symlink loop
         raise ProblemError(404, "no-such-file", f"the {what} cannot be found") from None
     for root in roots:
         if resolved == root or resolved.is_relative_to(root):
