@@ -236,7 +236,11 @@ def _check_answers(dot: Path, answers: Path) -> None:
 @app.command("run")
 def run_command(
     file: Path = typer.Argument(..., help="The pipeline (.dot)."),
-    backend: str = typer.Option("simulate", "--backend", help="simulate | scripted:FILE | llm"),
+    backend: str = typer.Option(
+        "simulate",
+        "--backend",
+        help="simulate | scripted:FILE | llm | claude-code | codex | gemini-cli",
+    ),
     logs_root: Path = typer.Option(Path("runs"), "--logs-root", help="Where run dirs go."),
     auto_approve: bool = typer.Option(False, "--auto-approve", help="Approve every human gate."),
     answers: Path | None = typer.Option(None, "--answers", help="Answers file for human gates."),

@@ -11,7 +11,10 @@ A backend that raises is not an effect failure: as spec §4.5 says, it is a FAIL
 
 Two backends live here: `SimulationBackend` (the spec's default, no LLM) and `ScriptedBackend`
 (responses and outcomes per node and attempt from a JSON script; see docs/interviewers.md).
-`LlmBackend` wraps the LLM layer's `UnifiedLlmCodergenBackend` for `--backend llm`.
+`LlmBackend` wraps the LLM layer's `UnifiedLlmCodergenBackend` for `--backend llm`;
+`CliAgentBackend` (`agent_backends`) runs an installed CLI agent for `--backend claude-code`,
+`codex` or `gemini-cli`. A node's `backend` attribute picks another backend for that node alone
+(`NodeChoiceBackend`, which `as_call_performer` always puts in front).
 """
 
 from __future__ import annotations
@@ -25,9 +28,12 @@ from typing import Annotated, Any, Literal, Protocol
 
 import msgspec
 
+from attractor.agent.external import KINDS as CLI_AGENTS
+from attractor.agent.external import CliAgentMissing
 from attractor.llm.client import Client
 from attractor.llm.codergen import UnifiedLlmCodergenBackend
 from attractor.llm.errors import ConfigurationError
+from attractor.pipeline.agent_backends import CliAgentBackend
 from attractor.pipeline.model import CodergenCall, CodergenReply, Outcome, StageStatus
 
 CODERGEN = "codergen"
@@ -298,10 +304,12 @@ def as_call_performer(backend: CodergenBackend) -> Callable[[Any], Awaitable[Any
     as a failed effect.
     """
 
+    chooser = backend if isinstance(backend, NodeChoiceBackend) else NodeChoiceBackend(backend)
+
     async def codergen(args: Any) -> Any:
         call = decode_call(args)
         try:
-            reply = await backend.run(call)
+            reply = await chooser.run(call)
         except Exception as exc:  # spec §4.5: a backend that raises is a FAIL outcome
             reply = failure_reply(exc)
         return msgspec.to_builtins(reply)
@@ -310,12 +318,13 @@ def as_call_performer(backend: CodergenBackend) -> Callable[[Any], Awaitable[Any
 
 
 def backend_from_spec(spec: str) -> CodergenBackend:
-    """The backend a `--backend` value names: `simulate`, `scripted:FILE` (loaded now), or
-    `llm` (the unified LLM client configured from the environment).
+    """The backend a `--backend` value names: `simulate`, `scripted:FILE` (loaded now), `llm`
+    (the unified LLM client configured from the environment), or an installed CLI agent
+    (`claude-code`, `codex`, `gemini-cli`).
 
     Raises:
-        BackendSpecError: an unknown name, or `llm` without any provider key set.
-            `ScriptFileError` for a bad script file.
+        BackendSpecError: an unknown name, `llm` without any provider key set, or a CLI agent
+            whose executable is not installed. `ScriptFileError` for a bad script file.
     """
     name, _, arg = spec.partition(":")
     if name == "simulate" and not arg:
@@ -324,10 +333,50 @@ def backend_from_spec(spec: str) -> CodergenBackend:
         return ScriptedBackend(load_script(arg))
     if name == "llm" and not arg:
         return llm_backend()
+    if name in CLI_AGENTS and not arg:
+        return cli_agent_backend(name)
     raise BackendSpecError(
-        f"unknown backend {spec!r}: use 'simulate' or 'scripted:FILE' (or 'llm' for the unified "
-        "LLM client configured from the environment)"
+        f"unknown backend {spec!r}: use 'simulate' or 'scripted:FILE', 'llm' for the unified "
+        f"LLM client configured from the environment, or a CLI agent ({', '.join(CLI_AGENTS)})"
     )
+
+
+def cli_agent_backend(kind: str) -> CliAgentBackend:
+    """The backend running the CLI agent `kind`; BackendSpecError when it is not installed."""
+    backend = CliAgentBackend(kind)
+    try:
+        backend.check()
+    except CliAgentMissing as exc:
+        raise BackendSpecError(f"backend {kind!r}: {exc}") from None
+    return backend
+
+
+NODE_BACKEND_ATTR = "backend"
+"""The node attribute that picks a backend for one node (`backend="codex"`)."""
+
+
+class NodeChoiceBackend:
+    """The run's backend, except for nodes whose `backend` attribute names another one (built
+    when first needed and kept for the run; a name that cannot be used is that stage's FAIL)."""
+
+    def __init__(self, default: CodergenBackend) -> None:
+        self.default = default
+        self._chosen: dict[str, CodergenBackend] = {}
+
+    async def run(self, call: CodergenCall) -> CodergenReply:
+        """Answer with the backend the node names, or with the run's."""
+        name = call.node_attrs.get(NODE_BACKEND_ATTR, "").strip()
+        if not name:
+            return await self.default.run(call)
+        if name not in self._chosen:
+            try:
+                self._chosen[name] = backend_from_spec(name)
+            except (BackendSpecError, ScriptFileError) as exc:
+                reason = f"node {call.node_id!r} has backend={name!r}: {exc}"
+                return CodergenReply(
+                    outcome=Outcome(status=StageStatus.FAIL, failure_reason=reason)
+                )
+        return await self._chosen[name].run(call)
 
 
 class LlmBackend:

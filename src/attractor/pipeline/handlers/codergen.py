@@ -80,7 +80,9 @@ class CodergenHandler:
     def step(self, inp: HandlerInput) -> Step:
         """Simulate, or clear status.json → call the backend → read status.json."""
         prompt = expand_prompt(inp)
-        if inp.config.backend == "simulate":
+        if inp.config.backend == "simulate" and inp.node.attrs.get("backend", "simulate") == (
+            "simulate"
+        ):
             return _success(inp, prompt, f"[Simulated] Response for stage: {inp.node.id}")
         status_path = f"{inp.stage_dir}/status.json"
         results = inp.results
