@@ -59,7 +59,7 @@ def claude(ok: bool) -> None:
             "session_id": "s-1",
             "total_cost_usd": 0.0123,
             "num_turns": 2,
-            "usage": {"input_tokens": 120, "output_tokens": 30, "cache_read_input_tokens": 50},
+            "usage": {"input_tokens": 70, "output_tokens": 30, "cache_read_input_tokens": 50},
         }
     )
 

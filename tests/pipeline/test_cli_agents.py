@@ -111,7 +111,7 @@ def test_claude_stream_reads_text_tools_usage_and_cost() -> None:
     assert [(s.kind, s.tool) for s in steps] == [("text", ""), ("tool_call", "Bash")]
     end = parser.finish()
     assert (end.ok, end.final_text, end.session_id, end.cost_usd) == (True, "final", "s", 0.5)
-    assert end.usage == {"input_tokens": 3, "output_tokens": 4, "cache_write_tokens": 2}
+    assert end.usage == {"input_tokens": 5, "output_tokens": 4, "cache_write_tokens": 2}
 
 
 def test_codex_turn_failed_is_a_failure_with_its_message() -> None:

@@ -58,6 +58,7 @@ from attractor.pipeline.run import (
 from attractor.pipeline.rundir import ForeignLogError, LogsRootError
 from attractor.pipeline.state import RunState
 from attractor.pipeline.status import RunSummary, summarize
+from attractor.pipeline.usage import Spend, format_spend
 
 _JSON = typer.Option(False, "--json", help="Print the final summary as JSON.")
 _QUIET = typer.Option(False, "--quiet", "-q", help="Print only the final line.")
@@ -332,6 +333,8 @@ def _status_lines(s: RunSummary) -> list[str]:
         lines.append("retries  " + ", ".join(f"{n}={c}" for n, c in s.retries.items()))
     for q in s.pending_questions:
         lines.append(f"waiting  {q.id}: {q.text}")
+    if s.usage:
+        lines.append("spend    " + format_spend(msgspec.convert(s.usage["total"], Spend)))
     if s.forked_from:
         lines.append(f"forked   from {s.forked_from}")
     if s.restart_target:

@@ -70,6 +70,7 @@ class StageReply(msgspec.Struct, frozen=True, omit_defaults=True):
     response: str = ""
     outcome: StageOutcome | None = None
     usage: dict[str, int] = {}
+    model: str = ""
 
 
 def usage_counts(usage: Usage) -> dict[str, int]:
@@ -195,7 +196,7 @@ class UnifiedLlmCodergenBackend:
                 result = await generate(model, **kwargs)
         except SDKError as exc:
             return _error_reply(exc)
-        return StageReply(response=result.text, usage=usage_counts(result.total_usage))
+        return StageReply(response=result.text, usage=usage_counts(result.total_usage), model=model)
 
 
 async def _streamed(call: StageCall, model: str, kwargs: dict[str, Any]) -> GenerateResult:

@@ -65,11 +65,13 @@ class CliAgentBackend:
             return _fail(str(exc))
         if call.stage_dir:
             write_transcript(Path(call.stage_dir) / "transcript.md", self.kind, call, transcript)
-        if transcript.ok:
-            return CodergenReply(response=transcript.final_text, usage=transcript.usage)
-        failed = _fail(transcript.error)
+        outcome = None if transcript.ok else _fail(transcript.error).outcome
         return CodergenReply(
-            response=transcript.final_text, outcome=failed.outcome, usage=transcript.usage
+            response=transcript.final_text,
+            outcome=outcome,
+            usage=transcript.usage,
+            model=request.model,
+            cost_usd=transcript.cost_usd,
         )
 
 

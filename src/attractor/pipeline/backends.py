@@ -103,6 +103,7 @@ class ScriptEntry(
     fail: str | None = None  # `"raise"` in the file: the backend raises with this message
     delay_ms: Annotated[int, msgspec.Meta(ge=0)] = 0
     usage: dict[str, int] = {}
+    model: str = ""  # the model the reply says answered (prices its usage from the catalog)
 
 
 class Script(msgspec.Struct, frozen=True):
@@ -128,7 +129,7 @@ class ScriptFileError(ValueError):
 
 
 _AT = re.compile(r"^(.*) - at `\$([^`]*)`$", re.DOTALL)
-_ENTRY_FIELDS = "response, outcome, write_status, raise, delay_ms, usage"
+_ENTRY_FIELDS = "response, outcome, write_status, raise, delay_ms, usage, model"
 _OUTCOME_FIELDS = (
     "outcome, preferred_label, suggested_next_ids, context_updates, notes, failure_reason"
 )
@@ -248,9 +249,11 @@ class ScriptedBackend:
         response = entry.response or ""
         if entry.outcome is not None and entry.write_status:
             write_status_file(call.stage_dir, entry.outcome)
-            return CodergenReply(response=response, usage=entry.usage)
+            return CodergenReply(response=response, usage=entry.usage, model=entry.model)
         outcome = entry.outcome.to_outcome() if entry.outcome is not None else None
-        return CodergenReply(response=response, outcome=outcome, usage=entry.usage)
+        return CodergenReply(
+            response=response, outcome=outcome, usage=entry.usage, model=entry.model
+        )
 
 
 _status_encoder = msgspec.json.Encoder(order="deterministic")

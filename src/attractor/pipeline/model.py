@@ -107,6 +107,7 @@ class CodergenCall(msgspec.Struct, frozen=True, omit_defaults=True):
     history: list[tuple[str, str]] = []  # earlier (prompt, response) turns of the thread, `full`
     history_turns: int = 0  # recorded instead of `history`; the performer fills history in
     stream: str = ""  # the traversal that asks (whose thread the history belongs to)
+    run_max_cost_usd: str = ""  # the graph's `max_cost_usd` (the run's spend cap), when set
 
 
 class CodergenReply(msgspec.Struct, frozen=True, omit_defaults=True):
@@ -115,3 +116,5 @@ class CodergenReply(msgspec.Struct, frozen=True, omit_defaults=True):
     response: str = ""
     outcome: Outcome | None = None
     usage: dict[str, int] = {}
+    model: str = ""  # the model that answered, when the backend knows it (for cost)
+    cost_usd: float | None = None  # the cost the backend itself reported (a CLI agent)

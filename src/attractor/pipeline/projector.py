@@ -46,6 +46,7 @@ from attractor.pipeline.graphs import handler_type
 from attractor.pipeline.model import Outcome
 from attractor.pipeline.reducer import reduce
 from attractor.pipeline.state import RunState, Traversal
+from attractor.pipeline.usage import UsageBook
 
 BlobReader = Callable[[BlobRef], bytes]
 LOG_LINES = 100  # checkpoint `logs` keeps the latest lines; the event log keeps everything
@@ -94,12 +95,14 @@ class Projection:
         self.logs: list[str] = []
         self.manifest: dict[str, Any] = {}
         self._blobs = blobs
+        self.usage = UsageBook()
 
     def apply(self, entry: Entry) -> Changes:
         """Fold one entry; return the files (and artifacts) it changes."""
         before, event = self.state, entry.event
         self.state = reduce(before, entry)
         self.seq = entry.seq
+        self.usage(entry)
         match event:
             case RunStarted():
                 return self._started(entry, event)
@@ -157,6 +160,8 @@ class Projection:
         self.manifest.update(
             status=status, finished_at=entry.at, failure_reason=event.outcome.failure_reason
         )
+        if self.usage.stages:
+            self.manifest["usage"] = self.usage.summary()
         return Changes(files={"manifest.json": _json(self.manifest)})
 
     def _log(self, entry: Entry, node: str, what: str) -> None:

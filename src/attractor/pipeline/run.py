@@ -57,6 +57,7 @@ from attractor.pipeline.reducer import prepare_graph
 from attractor.pipeline.rundir import log_identity, machine_roots, make_run_dir
 from attractor.pipeline.state import RunState
 from attractor.pipeline.threads import ThreadBook
+from attractor.pipeline.usage import SpendGuard, failed_reply
 
 Observer = Callable[[Entry], None]
 MachineWrapper = Callable[[PipelineMachine], Machine[RunState]]
@@ -153,7 +154,9 @@ class _Session:
         self.options, self.backend, self.interviewer = options, backend, interviewer
         self.observers, self.registry, self.wrap = observers, registry, wrap
 
-    def interpreter(self, log: EventLog, book: ThreadBook, run_dir: RunDir) -> LiveInterpreter:
+    def interpreter(
+        self, log: EventLog, book: ThreadBook, run_dir: RunDir, guard: SpendGuard
+    ) -> LiveInterpreter:
         """The live interpreter: humans through the interviewer, codergen through the backend
         (with `full` thread history filled in from the book); the log's paths rebased onto the
         actual run directory."""
@@ -162,7 +165,12 @@ class _Session:
         async def codergen(args: Any) -> Any:
             call = book.expand(decode_call(args))
             call = msgspec.structs.replace(call, stage_dir=run_dir.rebase(call.stage_dir))
-            return await perform(msgspec.to_builtins(call))
+            refused = guard.before(call)
+            if refused:
+                return msgspec.to_builtins(failed_reply(refused))
+            value = await perform(msgspec.to_builtins(call))
+            crossed = guard.after(call, value)
+            return msgspec.to_builtins(failed_reply(crossed, value)) if crossed else value
 
         return LiveInterpreter(
             log.blobs,
@@ -173,10 +181,11 @@ class _Session:
 
     async def drive(self, machine: PipelineMachine, log_path: Path) -> RunResult:
         """Drive `machine` on the log at `log_path` (fresh or resumed) to its end."""
-        book = ThreadBook()
+        book, guard = ThreadBook(), SpendGuard()
         if log_path.exists():
-            for entry in read_log(log_path):  # a resume: the book catches up with the log
+            for entry in read_log(log_path):  # a resume: the books catch up with the log
                 book(entry)
+                guard.book(entry)
 
         def observe(entry: Entry) -> None:
             book(entry)
@@ -190,7 +199,7 @@ class _Session:
         with EventLog.open(log_path, fsync=self.options.fsync) as log:
             engine = self.wrap(machine) if self.wrap is not None else machine
             outcome: DriveResult[RunState] = await drive(
-                engine, log, self.interpreter(log, book, run_dir), observe=observe
+                engine, log, self.interpreter(log, book, run_dir, guard), observe=observe
             )
         return RunResult(run_dir=log_path.parent, state=outcome.state, stopped=outcome.stopped)
 

@@ -8,7 +8,7 @@ is read from projections or the clock. Status is `running` until `run.finished`,
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -22,6 +22,7 @@ from attractor.pipeline.events import (
     StageFailed,
 )
 from attractor.pipeline.state import RunState
+from attractor.pipeline.usage import UsageBook
 
 RunStatus = Literal["running", "succeeded", "failed", "restarted"]
 
@@ -55,6 +56,7 @@ class RunSummary(msgspec.Struct, frozen=True):
     parent_run: str = ""
     forked_from: str = ""
     dot_path: str = ""
+    usage: dict[str, Any] = {}  # per-stage tokens and cost, and the run's total (UsageBook)
 
 
 def run_status(state: RunState) -> RunStatus:
@@ -131,4 +133,13 @@ def summarize(state: RunState, entries: Sequence[Entry]) -> RunSummary:
         parent_run=started.parent_run if started else "",
         forked_from=forked,
         dot_path=started.dot_path if started else "",
+        usage=usage_summary(entries),
     )
+
+
+def usage_summary(entries: Sequence[Entry]) -> dict[str, Any]:
+    """Tokens and cost per codergen stage and in total; empty when no stage reported usage."""
+    book = UsageBook()
+    for entry in entries:
+        book(entry)
+    return book.summary() if book.stages else {}

@@ -184,11 +184,13 @@ class ClaudeStream(_Base):
 
     def _result(self, data: dict[str, Any]) -> None:
         usage = _dict(data.get("usage"))
-        self.set_usage(
-            input_tokens=usage.get("input_tokens"),
+        read, write = usage.get("cache_read_input_tokens"), usage.get("cache_creation_input_tokens")
+        fresh = sum(v for v in (usage.get("input_tokens"), read, write) if isinstance(v, int))
+        self.set_usage(  # unified counts: input includes the cache reads and writes
+            input_tokens=fresh,
             output_tokens=usage.get("output_tokens"),
-            cache_read_tokens=usage.get("cache_read_input_tokens"),
-            cache_write_tokens=usage.get("cache_creation_input_tokens"),
+            cache_read_tokens=read,
+            cache_write_tokens=write,
         )
         cost = data.get("total_cost_usd")
         self.cost = float(cost) if isinstance(cost, int | float) else None

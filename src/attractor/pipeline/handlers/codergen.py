@@ -54,6 +54,7 @@ def codergen_call(inp: HandlerInput, prompt: str, purpose: str = "stage") -> Cal
         preamble=thread.preamble if thread else "",
         history_turns=len(thread.history) if thread else 0,
         stream=inp.stream,
+        run_max_cost_usd=inp.graph.attrs.get("max_cost_usd", ""),
     )
     return Call(name="codergen", args=msgspec.to_builtins(call))
 
