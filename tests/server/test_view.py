@@ -72,6 +72,25 @@ def test_usage_and_tool_output_are_collected() -> None:
     ]
 
 
+def test_cost_per_attempt_and_per_run_comes_from_the_catalog() -> None:
+    """A reply naming a catalogued model is priced per attempt and in the run's total."""
+    priced = CodergenReply(
+        response="ok", usage={"input_tokens": 1000, "output_tokens": 200}, model="claude-sonnet-4-5"
+    )
+    ran = run_dot(
+        GATE,
+        World(
+            replies={"work": [reply("retry"), priced]}, answers=[Answer(value="Y", text="[Y] Yes")]
+        ),
+    )
+    view = _view(ran)
+    first, second = view.stages("work")
+    assert first.cost_usd is None
+    assert second.cost_usd == 0.006
+    assert view.usage.total.cost_usd == 0.006
+    assert view.usage.total.tokens == {"input_tokens": 1000, "output_tokens": 200}
+
+
 def test_a_pending_question_is_listed_with_its_options_until_answered() -> None:
     """While the gate waits its question (with options) is pending and the node is waiting."""
     ran = _ran()

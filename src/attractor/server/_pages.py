@@ -46,6 +46,10 @@ def _services(state: State) -> Services:
     return services
 
 
+def _dollars(cost: float | None) -> str:
+    return "" if cost is None else f"${cost:.4f}"
+
+
 def _row(item: Any) -> str:
     e = html.escape
     duration = f"{item.duration_s:.1f}s" if item.duration_s is not None else ""
@@ -54,7 +58,8 @@ def _row(item: Any) -> str:
         f'<td>{e(item.name)}</td><td><span class="badge st-{e(item.status)}">'
         f"{e(item.status)}</span></td>"
         f"<td>{e(item.started_at[:19].replace('T', ' '))}</td><td>{e(duration)}</td>"
-        f"<td>{e(', '.join(item.current))}</td><td>{item.tokens or ''}</td></tr>"
+        f"<td>{e(', '.join(item.current))}</td><td>{item.tokens or ''}</td>"
+        f"<td>{_dollars(item.cost_usd)}</td></tr>"
     )
 
 

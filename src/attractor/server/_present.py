@@ -28,7 +28,7 @@ from attractor.server._schemas import (
     StateAt,
     Status,
 )
-from attractor.server._view import Attempt, PendingQuestion, ShellRun
+from attractor.server._view import Attempt, PendingQuestion, RunView, ShellRun
 
 BlobText = Callable[[BlobRef], str]
 
@@ -97,7 +97,14 @@ def run_item(run_id: str, fold: RunFold, status: Status, now: str) -> RunItem:
         dot_path=started.dot_path if started else "",
         forked_from=view.forked_from,
         parent_run=started.parent_run if started else "",
+        cost_usd=known_cost(view),
     )
+
+
+def known_cost(view: RunView) -> float | None:
+    """The run's known cost, or None when no stage had a price."""
+    spend = view.usage.total
+    return spend.cost_usd if spend.priced_stages else None
 
 
 def pipeline_status(
@@ -139,6 +146,8 @@ def pipeline_status(
         parent_run=item.parent_run,
         restart_target=state.restart_at,
         driven_here=driven,
+        cost_usd=item.cost_usd,
+        usage=view.usage.summary() if view.usage.stages else {},
         writer_pid=pid,
         error=error,
     )
@@ -240,6 +249,7 @@ def attempt_out(a: Attempt, blob_text: BlobText) -> AttemptOut:
         prompt=a.prompt,
         response=a.response,
         usage=dict(a.usage),
+        cost_usd=a.cost_usd,
         shell=[_shell(s, blob_text) for s in a.shell],
         question=a.question,
         answer=a.answer,

@@ -132,6 +132,7 @@ class RunItem(msgspec.Struct, frozen=True):
     dot_path: str
     forked_from: str
     parent_run: str
+    cost_usd: float | None = None  # known cost (CLI-reported or catalog-priced); None: unknown
 
 
 class RunPage(msgspec.Struct, frozen=True):
@@ -185,6 +186,8 @@ class PipelineStatus(msgspec.Struct, frozen=True):
     driven_here: bool
     writer_pid: int | None
     error: str
+    cost_usd: float | None = None
+    usage: dict[str, Any] = {}  # per-stage tokens and cost, and the total (as `status --json`)
 
 
 class StateAt(msgspec.Struct, frozen=True):
@@ -252,6 +255,7 @@ class AttemptOut(msgspec.Struct, frozen=True):
     question: str
     answer: str
     started_seq: int
+    cost_usd: float | None = None
 
 
 class StageOut(msgspec.Struct, frozen=True):

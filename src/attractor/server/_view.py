@@ -38,6 +38,7 @@ from attractor.pipeline.events import (
     StageStarted,
 )
 from attractor.pipeline.state import RunState
+from attractor.pipeline.usage import UsageBook, spend_of
 
 ACTIVE = frozenset({"running", "waiting", "retrying"})
 _USAGE_KEYS = ("input_tokens", "output_tokens", "total_tokens")
@@ -72,6 +73,7 @@ class Attempt(msgspec.Struct):
     prompt: str = ""
     response: str = ""
     usage: dict[str, int] = {}
+    cost_usd: float | None = None
     shell: list[ShellRun] = []
     question: str = ""
     answer: str = ""
@@ -99,6 +101,7 @@ class RunView:
         self.attempts: list[Attempt] = []
         self.questions: dict[str, PendingQuestion] = {}  # effect id -> question
         self.tokens: dict[str, int] = {}
+        self.usage = UsageBook()  # tokens and cost per stage attempt, and in total
         self.forked_from = ""
         self._current: dict[str, int] = {}  # stream -> index of its open attempt
         self._effects: dict[str, tuple[int, Any]] = {}  # effect id -> (attempt, request)
@@ -106,6 +109,7 @@ class RunView:
     def apply(self, entry: Entry, state: RunState) -> None:
         """Take one entry; `state` is the run state with this entry folded in."""
         self.seq = entry.seq
+        self.usage(entry)
         event = entry.event
         match event:
             case RunStarted():
@@ -221,6 +225,9 @@ class RunView:
             attempt.shell.append(_shell_run(request, result))
         elif isinstance(result, Called):
             self._usage(attempt, result.value)
+            spend = spend_of(getattr(request, "args", None), result.value)
+            if spend is not None and spend.cost_usd is not None:
+                attempt.cost_usd = (attempt.cost_usd or 0.0) + spend.cost_usd
         elif isinstance(result, HumanAnswered) and not attempt.answer:
             attempt.answer = result.answer.text or result.answer.value
 

@@ -46,6 +46,10 @@ function seconds(s) {
 
 const runsState = { offset: 0, limit: 50, status: "" };
 
+function dollars(cost) {
+  return cost === null || cost === undefined ? "" : `$${cost.toFixed(4)}`;
+}
+
 function renderRuns(page) {
   const body = $("runs-body");
   body.replaceChildren(
@@ -55,7 +59,7 @@ function renderRuns(page) {
         el("td", {}, r.name), el("td", {}, badge(r.status)),
         el("td", {}, r.started_at.slice(0, 19).replace("T", " ")),
         el("td", {}, seconds(r.duration_s)), el("td", {}, r.current.join(", ")),
-        el("td", {}, r.tokens || ""))));
+        el("td", {}, r.tokens || ""), el("td", {}, dollars(r.cost_usd)))));
   const last = Math.min(page.offset + page.items.length, page.total);
   $("page-info").textContent = page.total ? `${page.offset + 1}–${last} of ${page.total}` : "no runs yet";
   $("prev-page").disabled = page.offset === 0;
@@ -230,7 +234,7 @@ function renderStatus(s) {
   badgeEl.textContent = s.status;
   badgeEl.className = `badge st-${s.status}`;
   const facts = [`${s.event_count} events`, s.duration_s === null ? "" : `${seconds(s.duration_s)}`,
-    s.tokens.total_tokens ? `${s.tokens.total_tokens} tokens` : "", s.backend ? `backend ${s.backend}` : "",
+    s.tokens.total_tokens ? `${s.tokens.total_tokens} tokens` : "", dollars(s.cost_usd), s.backend ? `backend ${s.backend}` : "",
     s.forked_from ? `forked from ${s.forked_from}` : "", s.failure_reason ? `reason: ${s.failure_reason}` : "",
     s.error ? `stopped: ${s.error}` : ""];
   $("run-facts").textContent = facts.filter(Boolean).join(" · ");
