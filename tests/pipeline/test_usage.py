@@ -3,15 +3,21 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from attractor.cli._app import _register, app
+from attractor.cli._events import load_event_types
+from attractor.cli._live import RunView
+from attractor.events import read_log
 from attractor.llm.catalog import get_model_info
 from attractor.pipeline.model import CodergenCall
+from attractor.pipeline.projector import Projector
 from attractor.pipeline.usage import (
     SpendGuard,
     StageSpend,
@@ -24,6 +30,7 @@ from attractor.pipeline.usage import (
 
 runner = CliRunner()
 _register()
+load_event_types()
 SONNET = "claude-sonnet-4-5"  # catalogued at $3 in / $15 out per million tokens
 
 
@@ -161,3 +168,16 @@ def test_a_run_spend_cap_fails_the_stage_that_crosses_it(tmp_path: Path) -> None
     assert status["status"] == "failed"
     assert "stage 'implement' took the run's spend to $0.0120" in status["failure_reason"]
     assert "review" not in status["completed_nodes"]
+
+
+def test_the_live_run_view_shows_the_spend_so_far(tmp_path: Path) -> None:
+    code, _, run_dir = _run(tmp_path)
+    assert code == 0
+    projector = Projector()
+    console = Console(file=io.StringIO(), force_terminal=True, color_system=None, width=160)
+    view = RunView("live", lambda: projector.state, console)
+    for entry in read_log(run_dir / "events.jsonl"):
+        projector(entry)
+        view(entry)
+    console.print(view.render())
+    assert "in 2,007 · out 400 · cache read 200 — $0.0120" in console.file.getvalue()  # type: ignore[attr-defined]

@@ -24,6 +24,7 @@ from attractor.events import Entry
 from attractor.pipeline.events import LoopRestarted, RunStarted, StageCompleted, StageFailed
 from attractor.pipeline.interviewers import Interviewer
 from attractor.pipeline.state import RunState
+from attractor.pipeline.usage import UsageBook, format_spend
 
 Mode = Literal["live", "plain", "quiet", "json"]
 _ROWS = 12
@@ -53,6 +54,7 @@ class RunView:
         self._stages: list[tuple[str, str, str, int]] = []  # stream, node, status, attempt
         self._retries = 0
         self._live: Live | None = None
+        self._usage = UsageBook()
 
     def start(self) -> None:
         """Begin drawing (the live panel only)."""
@@ -88,6 +90,7 @@ class RunView:
 
     def __call__(self, entry: Entry) -> None:
         """Observe one appended entry."""
+        self._usage(entry)
         event = entry.event
         if isinstance(event, RunStarted) and entry.seq == 1:
             self._stages = []
@@ -131,6 +134,7 @@ class RunView:
             f"[bold]{escape(name)}[/]  done [green]{len(done)}[/] · running "
             f"[cyan]{len(running)}[/] · pending {pending} · retries {self._retries} · "
             f"elapsed {self._elapsed():.1f}s"
+            + (f" · {escape(format_spend(self._usage.total))}" if self._usage.stages else "")
         )
         return Group(head, _table(self._stages[-_ROWS:], running))
 
